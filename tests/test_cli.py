@@ -1,0 +1,47 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import videoldm_ref
+from videoldm_ref.cli import main
+from videoldm_ref.media import read_video
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and videoldm_ref.__version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "demo" in out and "data-samples" in out
+
+
+def test_demo_writes_a_decodable_mp4(tmp_path, capsys):
+    out = tmp_path / "demo.mp4"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    video, fps = read_video(out)
+    assert video.shape[0] == 3 and video.shape[1] == 24 and fps == 8
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo.txt")]) == 2
+    assert "path: expected a .mp4 or .gif" in capsys.readouterr().err
+    assert main(["data-samples", "--source", str(tmp_path / "missing.whl"), "--out", str(tmp_path)]) == 2
+    assert "source" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "videoldm-ref"
+    res = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == f"videoldm-ref {videoldm_ref.__version__}"
+
+
+def test_settings_and_package_versions_agree():
+    from configparser import ConfigParser
+    cfg = ConfigParser()
+    cfg.read(Path(videoldm_ref.__file__).parents[1] / "settings.ini")
+    assert cfg["DEFAULT"]["version"] == videoldm_ref.__version__

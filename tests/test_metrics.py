@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+from scipy import linalg
+from skimage.metrics import peak_signal_noise_ratio
+
+from videoldm_ref.data import load_sample_clip
+from videoldm_ref.metrics import flicker, frame_features, frechet_distance, psnr, temporal_consistency
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return load_sample_clip("bikes_64x64", max_frames=24)[0]
+
+
+def noisy(v, sigma=0.1, seed=0):
+    return (v + sigma * torch.randn(v.shape, generator=torch.Generator().manual_seed(seed))).clamp(-1, 1)
+
+
+def test_psnr_matches_scikit_image(clip):
+    n = noisy(clip)
+    ref = peak_signal_noise_ratio(((clip + 1) / 2).numpy(), ((n + 1) / 2).numpy(), data_range=1.0)
+    assert psnr(n, clip).item() == pytest.approx(ref, abs=1e-3)
+
+
+def test_psnr_per_video_and_closed_form():
+    a = torch.zeros(2, 3, 2, 4, 4)
+    b = a.clone()
+    b[0] += 0.2                                                         # MSE 0.04 -> 10 log10(4 / 0.04) = 20 dB
+    per = psnr(b, a, reduction="none")
+    assert per.shape == (2,) and per[0].item() == pytest.approx(20, abs=1e-4) and per[1].isinf()
+    with pytest.raises(ValueError, match="target: expected the shape"):
+        psnr(a, a[:1])
+    with pytest.raises(ValueError, match="reduction"):
+        psnr(a, a, reduction="sum")
+
+
+def test_noise_flickers_more_than_the_clean_clip(clip):
+    n = noisy(clip, 0.08)
+    assert temporal_consistency(n) > 2 * temporal_consistency(clip)
+    assert flicker(n, clip) > 0.05
+    assert flicker(clip, clip) == 0
+
+
+def test_flicker_ignores_errors_constant_in_time(clip):
+    assert flicker((clip * 0.5 + 0.2), clip * 0.5) < 1e-6
+    assert psnr(clip * 0.5 + 0.2, clip * 0.5) < 30                      # while PSNR sees the error
+
+
+def test_temporal_consistency_closed_form():
+    v = torch.arange(4.0).view(1, 4, 1, 1).expand(2, 4, 3, 3) * 0.1   # each frame 0.1 brighter
+    assert temporal_consistency(v).item() == pytest.approx(0.1)
+    batch = torch.stack([v, v * 2])
+    assert torch.allclose(temporal_consistency(batch, reduction="none"), torch.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        temporal_consistency(v[:, :1])
+    with pytest.raises(ValueError, match="video: expected a video"):
+        temporal_consistency(v[0])
+
+
+def scipy_fd(a, b):
+    mu_a, mu_b, ca, cb = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca + cb - 2 * linalg.sqrtm(ca @ cb).real))
+
+
+@pytest.mark.parametrize("seed, dim", [(0, 8), (1, 32), (2, 64)])
+def test_frechet_distance_matches_scipy_sqrtm(seed, dim):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((400, dim)) @ rng.standard_normal((dim, dim))
+    b = rng.standard_normal((300, dim)) @ rng.standard_normal((dim, dim)) * 0.7 + rng.standard_normal(dim)
+    ours, ref = frechet_distance(a, b), scipy_fd(a, b)
+    assert abs(ours - ref) / abs(ref) <= 1e-4
+    assert frechet_distance(torch.from_numpy(a), torch.from_numpy(b)) == pytest.approx(ours)
+
+
+def test_frechet_distance_closed_form_and_symmetry():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20000, 2))
+    b = a * 2 + 1                                                       # N(1, 4 I) against N(0, I)
+    # |mu|^2 = 2; tr(I + 4I - 2 * 2I) = 2 * 1 = 2  ->  4
+    assert frechet_distance(a, b) == pytest.approx(4.0, rel=2e-2)
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
+    assert abs(frechet_distance(a, a)) < 1e-8
+
+
+def test_frechet_distance_bad_inputs():
+    with pytest.raises(ValueError, match="feats_b: expected 3 features"):
+        frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="feats_a: expected features"):
+        frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(TypeError, match="feats_a"):
+        frechet_distance([[1, 2]], np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(np.full((3, 2), np.nan), np.zeros((5, 2)))
+
+
+def test_frame_features_tell_the_clips_apart(clip):
+    other = load_sample_clip("bigbuckbunny_64x64", max_frames=24)[0]
+    fa, fb = frame_features(clip.unsqueeze(0)), frame_features(other.unsqueeze(0))
+    assert fa.shape == (24, 60)
+    assert torch.equal(fa, frame_features(clip.transpose(0, 1)))       # videos or a batch of frames
+    assert frechet_distance(fa[:12], fa[12:]) < frechet_distance(fa, fb)
+    with pytest.raises(ValueError, match="frames: expected 4 or 5 dimensions"):
+        frame_features(clip[0])
