@@ -1,0 +1,152 @@
+import pytest
+import torch
+from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
+                       UNet2DModel)
+
+from videoldm_ref.diffusion import (NoiseSchedule, ddim_sample, ddpm_sample, diffusion_loss, gaussian_eps_model,
+                                    guided, make_timesteps, q_sample, scheduler_sample, to_x0_eps, v_target)
+
+DIFFUSERS_NAMES = {"linear": dict(beta_schedule="linear"),
+                   "scaled_linear": dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
+                   "cosine": dict(beta_schedule="squaredcos_cap_v2")}
+
+
+@pytest.mark.parametrize("kind", list(DIFFUSERS_NAMES))
+def test_alphas_cumprod_match_diffusers(kind):
+    ours = NoiseSchedule(kind).alphas_cumprod
+    ref = DDPMScheduler(**DIFFUSERS_NAMES[kind]).alphas_cumprod
+    assert (ours - ref).abs().max() <= 1e-7
+
+
+@pytest.fixture(scope="module")
+def unet():
+    torch.manual_seed(0)
+    return UNet2DModel(sample_size=8, in_channels=3, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,
+                       norm_num_groups=4, down_block_types=("DownBlock2D", "DownBlock2D"),
+                       up_block_types=("UpBlock2D", "UpBlock2D")).eval()
+
+
+def reference_loop(unet, scheduler, n, seed, prediction_type="epsilon", **step_kw):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 3, 8, 8, generator=g) * scheduler.init_noise_sigma
+    scheduler.set_timesteps(n)
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            x = scheduler.step(unet(scheduler.scale_model_input(x, t), t.expand(2)).sample, t, x, generator=g,
+                               **step_kw).prev_sample
+    return x
+
+
+@pytest.mark.parametrize("kind", ["linear", "scaled_linear"])
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_ddim_matches_diffusers(unet, kind, eta, prediction_type):
+    ref = reference_loop(unet, DDIMScheduler(clip_sample=False, prediction_type=prediction_type,
+                                             **DIFFUSERS_NAMES[kind]), 10, seed=5, eta=eta)
+    ours = ddim_sample(lambda x, t: unet(x, t).sample, (2, 3, 8, 8), NoiseSchedule(kind), num_steps=10, eta=eta,
+                       generator=5, prediction_type=prediction_type)
+    assert (ours - ref).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("n, clip", [(10, None), (50, 1.0)])
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_ddpm_matches_diffusers(unet, n, clip, prediction_type):
+    ref = reference_loop(unet, DDPMScheduler(clip_sample=clip is not None, prediction_type=prediction_type), n, seed=7)
+    ours = ddpm_sample(lambda x, t: unet(x, t).sample, (2, 3, 8, 8), NoiseSchedule("linear"), num_steps=n,
+                       generator=7, clip_denoised=clip, prediction_type=prediction_type)
+    # unclipped, a random model's samples grow to ~100: compare to 1e-5 in float32's relative terms there
+    assert (ours - ref).abs().max() <= 1e-5 * max(1.0, ref.abs().max().item())
+
+
+def test_same_seed_same_sample(unet):
+    fn = lambda x, t: unet(x, t).sample
+    a = ddpm_sample(fn, (1, 3, 8, 8), NoiseSchedule(), num_steps=5, generator=3)
+    b = ddpm_sample(fn, (1, 3, 8, 8), NoiseSchedule(), num_steps=5, generator=3)
+    c = ddpm_sample(fn, (1, 3, 8, 8), NoiseSchedule(), num_steps=5, generator=4)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_timesteps_match_diffusers_spacings():
+    for spacing in ("leading", "trailing", "linspace"):
+        s = DDIMScheduler(timestep_spacing=spacing)
+        s.set_timesteps(30)
+        assert torch.equal(make_timesteps(1000, 30, spacing), s.timesteps)
+
+
+def test_forward_process_and_targets_match_diffusers():
+    sched = NoiseSchedule()
+    ref = DDPMScheduler(**DIFFUSERS_NAMES["scaled_linear"])
+    x0, noise = torch.randn(5, 4, 3, 3), torch.randn(5, 4, 3, 3)
+    t = torch.tensor([0, 1, 300, 700, 999])
+    assert torch.allclose(q_sample(x0, t, noise, sched), ref.add_noise(x0, noise, t), atol=1e-6)
+    assert torch.allclose(v_target(x0, noise, t, sched), ref.get_velocity(x0, noise, t), atol=1e-6)
+    x_t = q_sample(x0, t, noise, sched)
+    for kind, target in [("epsilon", noise), ("v_prediction", v_target(x0, noise, t, sched))]:
+        rx0, reps = to_x0_eps(target, x_t, t, sched, kind)
+        assert torch.allclose(rx0, x0, atol=2e-3) and torch.allclose(reps, noise, atol=1e-4)
+
+
+def test_loss_is_zero_for_the_perfect_model_and_rejects_bad_outputs():
+    sched = NoiseSchedule()
+    x0, noise, t = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4), torch.tensor([5, 50, 500])
+    assert diffusion_loss(lambda x, t_: noise, x0, sched, t=t, noise=noise) == 0
+    v = v_target(x0, noise, t, sched)
+    assert diffusion_loss(lambda x, t_: v, x0, sched, t=t, noise=noise, prediction_type="v_prediction") < 1e-12
+    with pytest.raises(ValueError, match="model_fn: expected an output of shape"):
+        diffusion_loss(lambda x, t_: x[:, :1], x0, sched)
+    with pytest.raises(ValueError, match="prediction_type"):
+        diffusion_loss(lambda x, t_: x, x0, sched, prediction_type="sample")
+
+
+def test_guidance_mixes_in_one_call():
+    calls = []
+
+    def model(x, t, c):
+        calls.append(x.shape[0])
+        return x * 0 + c.view(-1, 1)
+
+    fn = guided(model, 7.5, dict(c=torch.full((2,), 2.0)), dict(c=torch.zeros(2)))
+    out = fn(torch.zeros(2, 1), torch.zeros(2))
+    assert torch.allclose(out, torch.full((2, 1), 15.0)) and calls == [4]
+    with pytest.raises(ValueError, match="uncond: expected the keys"):
+        guided(model, 2.0, dict(c=torch.ones(1)), dict(d=torch.ones(1)))
+
+
+@pytest.mark.parametrize("scheduler, steps", [
+    (DDIMScheduler(**DIFFUSERS_NAMES["scaled_linear"]), 250),
+    (EulerDiscreteScheduler(timestep_spacing="leading", **DIFFUSERS_NAMES["scaled_linear"]), 250),
+    (DPMSolverMultistepScheduler(use_karras_sigmas=True, **DIFFUSERS_NAMES["scaled_linear"]), 20),
+])
+def test_diffusers_schedulers_drive_the_closed_form_model_to_the_data(scheduler, steps):
+    sched = NoiseSchedule("scaled_linear")
+    if isinstance(scheduler, DDIMScheduler):
+        scheduler.config.clip_sample = False
+    x = scheduler_sample(gaussian_eps_model(-0.4, 0.25, sched), scheduler, (4000, 1, 1, 1), num_steps=steps,
+                         generator=0)
+    assert abs(x.mean() + 0.4) < 0.02 and abs(x.std() - 0.25) < 0.02
+
+
+def test_our_samplers_reach_the_data_with_the_closed_form_model():
+    sched = NoiseSchedule("linear")
+    ideal = gaussian_eps_model(0.2, 0.5, sched)
+    for x in (ddim_sample(ideal, (4000, 1), sched, num_steps=250, generator=1),
+              ddpm_sample(ideal, (4000, 1), sched, generator=1)):
+        assert abs(x.mean() - 0.2) < 0.03 and abs(x.std() - 0.5) < 0.03
+
+
+def test_bad_inputs():
+    sched = NoiseSchedule()
+    with pytest.raises(ValueError, match="kind"):
+        NoiseSchedule("exp")
+    with pytest.raises(ValueError, match="num_steps"):
+        NoiseSchedule(num_steps=1)
+    with pytest.raises(ValueError, match="t: expected one step per item"):
+        q_sample(torch.zeros(2, 3), torch.zeros(3, dtype=torch.long), torch.zeros(2, 3), sched)
+    with pytest.raises(ValueError, match="noise: expected the shape"):
+        q_sample(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), torch.zeros(2, 4), sched)
+    with pytest.raises(ValueError, match="eta"):
+        ddim_sample(lambda x, t: x, (1, 2), sched, eta=-1)
+    with pytest.raises(ValueError, match="num_steps"):
+        make_timesteps(1000, 1001)
+    with pytest.raises(TypeError, match="scheduler"):
+        scheduler_sample(lambda x, t: x, "ddim", (1, 2))
