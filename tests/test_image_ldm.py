@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from videoldm_ref.autoencoder import build_vae, count_parameters
+from videoldm_ref.data import MovingShapes
+from videoldm_ref.image_ldm import (UNET_CONFIGS, ImageLDM, LatentFrames, WordTextEncoder, build_unet,
+                                    caption_vocabulary, ldm_loss, sample_images)
+from videoldm_ref.train import TrainConfig, fit
+
+
+@pytest.fixture(scope="module")
+def tiny_ldm():
+    torch.manual_seed(0)
+    return ImageLDM.build("tiny").eval()
+
+
+def test_paper_sized_backbones():
+    with torch.device("meta"):
+        sd1, sd2 = build_unet("sd1"), build_unet("sd2")
+    assert abs(count_parameters(sd2) / 865e6 - 1) < 0.01                  # the paper's 865M spatial parameters
+    assert 855e6 < count_parameters(sd1) < 875e6
+    assert sd2.config.use_linear_projection and not sd1.config.use_linear_projection
+    with pytest.raises(ValueError, match="name: expected one of"):
+        build_unet("sdxl")
+
+
+def test_text_encoder_tokens_unknown_words_and_null():
+    enc = WordTextEncoder(caption_vocabulary(), dim=32, max_words=6)
+    ids = enc.tokenize(["a red square moving left", "a purple dragon", "one two three four five six seven"])
+    assert ids.shape == (3, 6) and ids[0, 5] == 0 and (ids[0, :5] > 1).all()
+    assert ids[1, 1] == 1 and ids[1, 2] == 1                              # unknown words -> <unk>
+    out = enc(["a red square", ""])
+    assert out.shape == (2, 6, 32) and torch.equal(out[1], enc.null)
+    assert torch.allclose(enc(["a red square"])[0], out[0], atol=1e-6)    # independent of the batch
+    with pytest.raises(TypeError, match="captions"):
+        enc.tokenize("a red square")
+    with pytest.raises(ValueError, match="vocab"):
+        WordTextEncoder(["red", "green", "blue"])
+
+
+def test_text_encoder_round_trip(tmp_path):
+    enc = WordTextEncoder(caption_vocabulary(), dim=32)
+    enc.save_pretrained(tmp_path)
+    again = WordTextEncoder.from_pretrained(tmp_path)
+    caps = ["a blue circle moving up", ""]
+    assert torch.equal(enc(caps), again(caps))
+
+
+def test_ldm_forward_save_load(tiny_ldm, tmp_path):
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor([10, 900])
+    out = tiny_ldm(x, t, ["a red square", ""])
+    assert out.shape == x.shape
+    tiny_ldm.save_pretrained(tmp_path / "ldm")
+    again = ImageLDM.from_pretrained(tmp_path / "ldm")
+    assert torch.equal(again(x, t, ["a red square", ""]), out)
+    with pytest.raises(ValueError, match="text_encoder: expected dim 32"):
+        ImageLDM(build_unet("tiny"), WordTextEncoder(caption_vocabulary(), dim=16))
+
+
+def test_sampling_is_seeded_and_shaped(tiny_ldm):
+    vae = build_vae("tiny").eval()
+    a = sample_images(tiny_ldm, vae, ["a red square", "a green circle"], num_steps=3, generator=1)
+    b = sample_images(tiny_ldm, vae, ["a red square", "a green circle"], num_steps=3, generator=1)
+    assert a.shape == (2, 3, 16, 16) and torch.equal(a, b) and a.abs().max() <= 1
+    with pytest.raises(TypeError, match="captions"):
+        sample_images(tiny_ldm, vae, "a red square")
+
+
+def test_tiny_ldm_learns_on_latent_frames():
+    torch.manual_seed(0)
+    vae = build_vae("tiny").eval()
+    data = LatentFrames(vae, MovingShapes(8, frames=2, size=16))
+    assert data[0]["latent"].shape == (4, 8, 8) and data[0]["caption"].startswith("a ")
+    ldm = ImageLDM.build("tiny")
+    collate = lambda items: dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
+    r = fit(ldm, ldm_loss(), data, TrainConfig(steps=120, batch_size=8, lr=2e-3, warmup=10, ema_decay=None),
+            device="cpu", progress=False, collate_fn=collate)
+    assert sum(r.history[-20:]) / 20 < 0.7 * sum(r.history[:20]) / 20
