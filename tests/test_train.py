@@ -134,3 +134,8 @@ def test_batches_cover_each_epoch_once():
     seen = sum((batch_indices(64, 16, s, seed=3) for s in range(4)), [])
     assert sorted(seen) == list(range(64))
     assert batch_indices(64, 16, 4, seed=3) != batch_indices(64, 16, 0, seed=3)   # a new permutation next epoch
+
+
+def test_live_plot_outside_a_notebook_is_harmless():
+    r = fit(net(), loss_fn, Points(), TrainConfig(**{**CFG, "steps": 10}), device="cpu", progress=False, plot=True)
+    assert len(r.history) == 10
