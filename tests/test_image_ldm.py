@@ -53,6 +53,12 @@ def test_ldm_forward_save_load(tiny_ldm, tmp_path):
     tiny_ldm.save_pretrained(tmp_path / "ldm")
     again = ImageLDM.from_pretrained(tmp_path / "ldm")
     assert torch.equal(again(x, t, ["a red square", ""]), out)
+    with pytest.raises(ValueError, match="latents: expected 4 channels"):
+        tiny_ldm(torch.randn(2, 3, 8, 8), t, ["a", "b"])
+    with pytest.raises(ValueError, match="captions: expected 2"):
+        tiny_ldm(x, t, ["only one"])
+    with pytest.raises(ValueError, match="p_uncond"):
+        ldm_loss(1.5)
     with pytest.raises(ValueError, match="text_encoder: expected dim 32"):
         ImageLDM(build_unet("tiny"), WordTextEncoder(caption_vocabulary(), dim=16))
 

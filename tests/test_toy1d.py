@@ -60,5 +60,7 @@ def test_sampling_is_seeded_and_metrics_are_closed_form():
     ref = torch.tensor([0.0, 1.0] * 500)
     m = toy_metrics(torch.tensor([[0.0, 0.0], [1.0, 1.0]]).repeat(250, 1), ref)
     assert m["w1"] == pytest.approx(0.0, abs=1e-9) and m["spread"] == 0.0
+    with pytest.raises(ValueError, match="num_videos"):
+        sample_toy(model, sched, 0)
     with pytest.raises(ValueError, match="samples"):
         toy_metrics(torch.zeros(3), ref)
