@@ -2,7 +2,7 @@ import pytest
 import torch
 from diffusers import AutoencoderKL
 
-from videoldm_ref.autoencoder import (VAE_CONFIGS, autoencoder_frames, build_vae, count_parameters, decode_video,
+from videoldm_ref.autoencoder import (VAE_CONFIGS, autoencoder_frames, autoencoder_loss, build_vae, count_parameters, decode_video,
                                       downsampling_factor, encode_video, largest_decoder_batch, load_autoencoder,
                                       save_pretrained_atomic)
 from videoldm_ref.metrics import psnr
@@ -55,6 +55,13 @@ def test_sampled_latents_are_seeded(tiny):
     assert torch.equal(a, b) and not torch.allclose(a, encode_video(tiny, v))
 
 
+def test_loss_settings_are_checked():
+    with pytest.raises(ValueError, match="kl_weight"):
+        autoencoder_loss(kl_weight=-1)
+    with pytest.raises(ValueError, match="crop"):
+        autoencoder_loss(crop=0)
+
+
 def test_bad_inputs(tiny):
     with pytest.raises(ValueError, match="video: expected 3 channels"):
         encode_video(tiny, torch.zeros(1, 4, 2, 16, 16))
@@ -70,7 +77,7 @@ def test_bad_inputs(tiny):
 
 def test_save_load_round_trip_is_atomic(tiny, tmp_path):
     out = save_pretrained_atomic(tiny, tmp_path / "vae")
-    again = save_pretrained_atomic(tiny, tmp_path / "vae")               # replacing an existing one
+    assert save_pretrained_atomic(tiny, tmp_path / "vae") == out          # replacing an existing one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vae"]
     loaded = AutoencoderKL.from_pretrained(out).eval()
     x = torch.rand(1, 3, 1, 16, 16) * 2 - 1

@@ -3,7 +3,7 @@ import torch
 
 from videoldm_ref.autoencoder import build_vae, count_parameters
 from videoldm_ref.data import MovingShapes
-from videoldm_ref.image_ldm import (UNET_CONFIGS, ImageLDM, LatentFrames, WordTextEncoder, build_unet,
+from videoldm_ref.image_ldm import (ImageLDM, LatentFrames, WordTextEncoder, build_unet,
                                     caption_vocabulary, ldm_loss, sample_images)
 from videoldm_ref.train import TrainConfig, fit
 
@@ -77,6 +77,8 @@ def test_tiny_ldm_learns_on_latent_frames():
     vae = build_vae("tiny").eval()
     data = LatentFrames(vae, MovingShapes(8, frames=2, size=16))
     assert data[0]["latent"].shape == (4, 8, 8) and data[0]["caption"].startswith("a ")
+    with pytest.raises(TypeError, match="vae"):
+        LatentFrames(None, MovingShapes(2, frames=1))
     ldm = ImageLDM.build("tiny")
     collate = lambda items: dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
     r = fit(ldm, ldm_loss(), data, TrainConfig(steps=120, batch_size=8, lr=2e-3, warmup=10, ema_decay=None),

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from videoldm_ref.train import TrainConfig, batch_indices, fit, read_checkpoint, save_checkpoint
+from videoldm_ref.train import TrainConfig, batch_indices, fit, read_checkpoint
 
 
 class Points(torch.utils.data.Dataset):

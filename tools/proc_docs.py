@@ -5,7 +5,6 @@ machines without Quarto that is wrong. This runs the same steps that follow it (
 module index, process each notebook into _proc/) one notebook at a time and fails on the first notebook whose
 processing raises, or that mixes imports with other code in a cell (nbdev runs such cells only in part)."""
 import shutil, sys, warnings
-from pathlib import Path
 
 import nbdev.doclinks
 import nbdev.serve_drv
