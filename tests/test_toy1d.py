@@ -43,12 +43,14 @@ def test_temporal_attention_mixes_frames_only_within_a_video():
     layer = TemporalAttention1D(16)
     for p in layer.parameters():
         torch.nn.init.normal_(p, std=0.3)
-    h = torch.randn(2 * 4, 16)
-    out = layer(h, 4)
+    h, t_emb = torch.randn(2 * 4, 16), torch.randn(2 * 4, 32)
+    out = layer(h, 4, t_emb)
     h2 = h.clone()
     h2[5] += 1.0                                                        # a frame of the second video
-    out2 = layer(h2, 4)
+    out2 = layer(h2, 4, t_emb)
     assert torch.equal(out[:4], out2[:4]) and not torch.allclose(out[4:], out2[4:])
+    with pytest.raises(ValueError, match="heads"):
+        TemporalAttention1D(10, heads=4)
 
 
 def test_sampling_is_seeded_and_metrics_are_closed_form():

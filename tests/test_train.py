@@ -5,7 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from videoldm_ref.train import TrainConfig, batch_indices, fit, read_checkpoint
+import math
+
+from videoldm_ref.train import TrainConfig, batch_indices, fit, lr_multiplier, read_checkpoint
 
 
 class Points(torch.utils.data.Dataset):
@@ -53,6 +55,21 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     assert resumed.history == full.history                              # exactly, loss for loss
     for a, b in zip(resumed.ema.shadow_params, full.ema.shadow_params):
         assert torch.equal(a, b)
+
+
+def test_cosine_schedule_resumes_exactly_and_matches_torch(tmp_path):
+    full = run(lr_schedule="cosine")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, crash_at=33, lr_schedule="cosine")
+    assert run(tmp_path, lr_schedule="cosine").history == full.history
+    cfg = TrainConfig(steps=50, warmup=0, lr=1.0, lr_schedule="cosine")
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    ref = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=50)
+    for step in range(50):                                              # without warm-up: torch's cosine annealing
+        assert lr_multiplier(cfg)(step) == pytest.approx(opt.param_groups[0]["lr"], abs=1e-9)
+        opt.step(); ref.step()
+    warm = lr_multiplier(TrainConfig(steps=50, warmup=10, lr_schedule="cosine"))
+    assert warm(4) == pytest.approx(0.5 * 0.5 * (1 + math.cos(math.pi * 4 / 50)))
 
 
 def test_checkpoints_are_complete_and_pruned(tmp_path):
@@ -123,6 +140,8 @@ def test_bad_arguments():
         fit(net().requires_grad_(False), loss_fn, Points(), TrainConfig())
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")
     with pytest.raises(ValueError, match="batch_size: expected at most"):
         batch_indices(3, 4, 0, 0)
     with pytest.raises(FloatingPointError, match="loss_fn"):
