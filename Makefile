@@ -54,6 +54,7 @@ data-samples: $(STAMP)
 checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train autoencoder
 	$(BIN)/videoldm-ref train image-ldm
+	$(BIN)/videoldm-ref train keyframes
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -19,12 +19,17 @@ def test_version_and_help(capsys):
     assert "demo" in out and "data-samples" in out
 
 
-def test_demo_writes_a_decodable_mp4(tmp_path, capsys):
+def test_demo_generates_a_video_from_a_caption(tmp_path, capsys):
     out = tmp_path / "demo.mp4"
-    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["demo", "--out", str(out), "--steps", "10", "--caption", "a green square moving up"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     video, fps = read_video(out)
-    assert video.shape[0] == 3 and video.shape[1] == 24 and fps == 8
+    assert video.shape == (3, 8, 256, 256) and fps == 4
+    # a green shape on a dark background: green is the brightest channel where the picture is bright
+    bright = video.mean(0) > -0.2
+    assert bright.any() and video[1][bright].mean() > video[0][bright].mean()
+    assert main(["demo", "--out", str(tmp_path / "other.mp4"), "--steps", "10", "--seed", "1"]) == 0
+    assert not read_video(tmp_path / "other.mp4")[0].equal(video)
 
 
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
@@ -49,7 +54,7 @@ def test_settings_and_package_versions_agree():
 
 def test_train_command_knows_every_shipped_model(capsys):
     from videoldm_ref.cli import TRAINERS
-    assert set(TRAINERS) == {"autoencoder", "image-ldm"}
+    assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes"}
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err

@@ -41,3 +41,106 @@ def test_bad_inputs():
     for bad in (0.0, 1.0, 1.5):
         with pytest.raises(ValueError, match="alpha"):
             AlphaBlender(bad)
+
+
+# --- temporal conv and attention blocks ---------------------------------------------------------------------------
+from diffusers.models.attention_processor import Attention
+from torch import nn
+
+from videoldm_ref.temporal import (TemporalAttention, TemporalAttentionBlock, TemporalConvBlock, check_frames,
+                                   window_mask)
+
+
+def test_check_frames_names_the_argument():
+    assert check_frames(torch.zeros(6, 2, 3, 3), 3) == (2, 3)
+    with pytest.raises(ValueError, match="num_frames"):
+        check_frames(torch.zeros(7, 2, 3, 3), 3)
+    with pytest.raises(ValueError, match="x"):
+        check_frames(torch.zeros(6, 2, 3), 3)
+
+
+def test_conv_block_starts_as_identity_and_mixes_only_neighbouring_frames():
+    torch.manual_seed(0)
+    block = TemporalConvBlock(8, 16, groups=4)
+    x, temb = torch.randn(3 * 6, 8, 5, 5), torch.randn(3 * 6, 16)
+    assert torch.equal(block(x, 6, temb), x)
+    for p in block.parameters():
+        nn.init.normal_(p, std=0.2)
+    # without GroupNorm's clip-wide statistics, the receptive field is exactly +-2 frames at the same pixel
+    block.norm1, block.norm2 = nn.Identity(), nn.Identity()
+    x2 = x.clone()
+    x2[6 + 3, :, 2, 2] += 1                                             # video 1, frame 3, pixel (2, 2)
+    d = (block(x2, 6, temb) - block(x, 6, temb)).abs().amax(1)
+    assert d[6 + 1:6 + 6, 2, 2].min() > 0 and d[6 + 0, 2, 2] == 0
+    d[6 + 1:6 + 6, 2, 2] = 0
+    assert d.max() == 0                                                 # nothing else moved
+
+
+def test_conv_block_bad_inputs():
+    block = TemporalConvBlock(8, 16, groups=4)
+    with pytest.raises(ValueError, match="temb"):
+        block(torch.randn(4, 8, 2, 2), 2)
+    with pytest.raises(ValueError, match="groups"):
+        TemporalConvBlock(10, groups=4)
+    assert torch.equal(TemporalConvBlock(8, groups=4)(torch.ones(4, 8, 2, 2), 2), torch.ones(4, 8, 2, 2))
+
+
+@pytest.mark.parametrize("context", [False, True])
+def test_attention_matches_diffusers_and_chunking_changes_nothing(context):
+    torch.manual_seed(0)
+    ours = TemporalAttention(32, 24 if context else None, head_dim=8, max_rows=4)
+    ref = Attention(32, 24 if context else None, heads=4, dim_head=8)
+    ref.load_state_dict({k.replace("to_out.", "to_out.0."): v for k, v in ours.state_dict().items()})
+    x, ctx = torch.randn(11, 6, 32), (torch.randn(11, 5, 24) if context else None)
+    with torch.no_grad():
+        out = ours(x, ctx)
+        assert (out - ref(x, ctx)).abs().max() < 1e-5
+        ours.max_rows = 65_536
+        assert torch.allclose(out, ours(x, ctx), atol=1e-6)
+
+
+def test_window_mask_is_banded():
+    m = window_mask(5, 1)
+    assert m.tolist() == [[abs(i - j) <= 1 for j in range(5)] for i in range(5)]
+    assert window_mask(5, None) is None
+    with pytest.raises(ValueError, match="window"):
+        window_mask(5, 0)
+
+
+def test_attention_block_identity_windows_and_videos_independent():
+    torch.manual_seed(0)
+    block = TemporalAttentionBlock(16, 12, head_dim=8, window=2, max_rows=5)
+    x, ctx = torch.randn(2 * 7, 16, 3, 2), torch.randn(2, 4, 12)
+    assert torch.equal(block(x, 7, ctx), x)
+    nn.init.normal_(block.proj_out.weight, std=0.2)
+    x2 = x.clone()
+    x2[0] += 1                                                          # video 0, frame 0
+    changed = (block(x2, 7, ctx) - block(x, 7, ctx)).flatten(1).abs().amax(1)
+    assert changed[:3].min() > 0 and changed[3:].max() == 0             # window 2: frames 0-2 only
+    ctx2 = ctx.clone()
+    ctx2[1] += 1                                                        # video 1's caption
+    changed = (block(x, 7, ctx2) - block(x, 7, ctx)).flatten(1).abs().amax(1)
+    assert changed[:7].max() == 0 and changed[7:].min() > 0
+
+
+def test_attention_block_bad_context():
+    block = TemporalAttentionBlock(16, 12, head_dim=8)
+    x = torch.randn(2 * 3, 16, 2, 2)
+    for bad in (None, torch.randn(3, 4, 12), torch.randn(2, 12)):
+        with pytest.raises(ValueError, match="context"):
+            block(x, 3, bad)
+    assert torch.equal(TemporalAttentionBlock(16, head_dim=8)(x, 3), x)  # no cross-attention, no context needed
+
+
+def test_frame_norm_makes_the_conv_block_exactly_local():
+    torch.manual_seed(0)
+    block = TemporalConvBlock(8, groups=4, frame_norm=True)
+    nn.init.normal_(block.conv2.weight, std=0.2)
+    x = torch.randn(9, 8, 4, 4)
+    x2 = x.clone()
+    x2[0] += 1
+    d = (block(x2, 9) - block(x, 9)).flatten(1).abs().amax(1)
+    assert d[:3].min() > 0 and d[3:].max() == 0                         # two kernel-3 convolutions: 2 frames away
+    clip_norm = TemporalConvBlock(8, groups=4)
+    clip_norm.load_state_dict(block.state_dict())
+    assert (clip_norm(x2, 9) - clip_norm(x, 9)).flatten(1).abs().amax(1)[3:].max() > 0   # clip statistics: global
