@@ -55,6 +55,7 @@ checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train autoencoder
 	$(BIN)/videoldm-ref train image-ldm
 	$(BIN)/videoldm-ref train keyframes
+	$(BIN)/videoldm-ref train temporal-decoder
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

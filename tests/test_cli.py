@@ -54,7 +54,7 @@ def test_settings_and_package_versions_agree():
 
 def test_train_command_knows_every_shipped_model(capsys):
     from videoldm_ref.cli import TRAINERS
-    assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes"}
+    assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes", "temporal-decoder"}
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
