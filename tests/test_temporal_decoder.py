@@ -100,6 +100,30 @@ def test_discriminator_judges_patches_of_clips():
     assert diff[1] > 0 and diff[-1] == 0
 
 
+def test_image_discriminator_judges_frames_alone():
+    d = VideoDiscriminator(8, 3, time_kernel=1)
+    x = torch.randn(1, 3, 6, 32, 32)
+    x2 = x.clone()
+    x2[:, :, 2] += 1
+    with torch.no_grad():
+        changed = (d(x2) - d(x)).abs().flatten(3).amax(-1)[0, 0] > 0
+    assert changed.tolist() == [False, False, True, False, False, False]
+    with pytest.raises(ValueError, match="time_kernel"):
+        VideoDiscriminator(time_kernel=2)
+    with pytest.raises(ValueError, match="channels"):
+        VideoDiscriminator(channels=0)
+
+
+def test_loss_trains_both_discriminators(tiny):
+    vae, decoder = tiny
+    gan = DecoderGAN(decoder.train(), VideoDiscriminator(8, 2), VideoDiscriminator(8, 2, time_kernel=1))
+    assert len(gan.discriminators) == 2
+    batch = dict(video=torch.rand(2, 3, 4, 16, 16) * 2 - 1, latent=torch.randn(2, 4, 4, 8, 8))
+    temporal_decoder_loss(crop=None)(gan, batch, None).backward()
+    for d in gan.discriminators:  # (the last bias gets +1 and -1 from the two hinge terms: zero, rightly)
+        assert all(p.grad is not None and p.grad.abs().max() > 0 for n, p in d.named_parameters() if "weight" in n)
+
+
 def test_adaptive_weight_and_gradient_routing(tiny):
     vae, decoder = tiny
     gan = DecoderGAN(decoder.train(), VideoDiscriminator(8, 2))
@@ -123,8 +147,15 @@ def test_clip_features_and_data_splits():
     assert clip_features(still)[:, f.shape[1] // 2:].abs().max() < 1e-6  # a still clip: zero motion features
     train, held = decoder_clips("train", n_synthetic=2), decoder_clips("heldout")
     assert train[0]["video"].shape == (3, 8, 64, 64) and len(held) >= 10
+    real_only = decoder_clips("train", n_synthetic=0)
+    assert len(train) == len(real_only) + 4 and len(real_only.datasets) == 1
     with pytest.raises(ValueError, match="split"):
         decoder_clips("valid")
+    with pytest.raises(ValueError, match="n_synthetic"):
+        decoder_clips("train", n_synthetic=-1)
+    for bad in (dict(diff_weight=-1.0), dict(disc_weight=-0.1), dict(crop=0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            temporal_decoder_loss(**bad)
     with pytest.raises(TypeError, match="vae"):
         EncodedClips(None, held)
 
