@@ -5,7 +5,7 @@ from torch.func import functional_call
 from videoldm_ref.autoencoder import build_vae, decode_video
 from videoldm_ref.temporal_decoder import (DecoderGAN, EncodedClips, TemporalDecoder, VideoDiscriminator,
                                            adaptive_weight, clip_features, decode_video_temporal, decoder_clips,
-                                           temporal_decoder_loss)
+                                           temporal_decoder_loss, train_temporal_decoder)
 
 
 @pytest.fixture
@@ -118,6 +118,12 @@ def test_loss_trains_both_discriminators(tiny):
     vae, decoder = tiny
     gan = DecoderGAN(decoder.train(), VideoDiscriminator(8, 2), VideoDiscriminator(8, 2, time_kernel=1))
     assert len(gan.discriminators) == 2
+    with pytest.raises(TypeError, match="decoder"):
+        DecoderGAN(vae, VideoDiscriminator(8, 2))
+    with pytest.raises(TypeError, match="image_discriminator"):
+        DecoderGAN(decoder, VideoDiscriminator(8, 2), torch.nn.Linear(1, 1))
+    with pytest.raises(TypeError, match="image_discriminator"):
+        train_temporal_decoder("unused", image_discriminator="yes")
     batch = dict(video=torch.rand(2, 3, 4, 16, 16) * 2 - 1, latent=torch.randn(2, 4, 4, 8, 8))
     temporal_decoder_loss(crop=None)(gan, batch, None).backward()
     for d in gan.discriminators:  # (the last bias gets +1 and -1 from the two hinge terms: zero, rightly)
