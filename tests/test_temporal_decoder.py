@@ -124,6 +124,8 @@ def test_loss_trains_both_discriminators(tiny):
         DecoderGAN(decoder, VideoDiscriminator(8, 2), torch.nn.Linear(1, 1))
     with pytest.raises(TypeError, match="image_discriminator"):
         train_temporal_decoder("unused", image_discriminator="yes")
+    with pytest.raises(TypeError, match="clips"):
+        train_temporal_decoder("unused", clips=[torch.zeros(3, 4, 16, 16)])
     batch = dict(video=torch.rand(2, 3, 4, 16, 16) * 2 - 1, latent=torch.randn(2, 4, 4, 8, 8))
     temporal_decoder_loss(crop=None)(gan, batch, None).backward()
     for d in gan.discriminators:  # (the last bias gets +1 and -1 from the two hinge terms: zero, rightly)
@@ -171,3 +173,19 @@ def test_a_decoder_of_a_loaded_autoencoder_saves(tmp_path):
     decoder = TemporalDecoder.from_autoencoder(load_autoencoder())      # its config names the folder it came from
     decoder.save_pretrained(tmp_path)
     assert TemporalDecoder.from_pretrained(tmp_path, low_cpu_mem_usage=False).temporal_radius == decoder.temporal_radius
+
+
+def test_train_on_given_clips_saves_a_loadable_decoder(tmp_path):
+    from videoldm_ref.data import MovingShapes
+    from videoldm_ref.temporal_decoder import load_temporal_decoder
+    from videoldm_ref.train import TrainConfig
+    torch.manual_seed(0)
+    vae = build_vae("tiny").eval()
+    cfg = TrainConfig(steps=2, batch_size=2, lr=1e-3, warmup=1, ema_decay=None, ckpt_every=1)
+    clips = MovingShapes(4, frames=4, size=32, seed=0)
+    decoder, result = train_temporal_decoder(tmp_path / "dec", vae=vae, config=cfg, clips=clips, progress=False)
+    assert len(result.history) == 2 and torch.isfinite(torch.tensor(result.history)).all()
+    assert decoder.out_temporal.weight.abs().max() > 0                      # the zero-initialised conv has moved
+    z = torch.randn(1, vae.config.latent_channels, 4, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(load_temporal_decoder(tmp_path / "dec")(z), decoder(z))

@@ -235,22 +235,26 @@ def temporal_decoder_loss(disc_weight: float = 0.1, diff_weight: float = 5.0, cr
         return rec_loss + weight * adv_loss + d_loss
     return loss_fn
 
-# %% ../nbs/11_temporal_decoder.ipynb #022a3de3
+# %% ../nbs/11_temporal_decoder.ipynb #f91ee89f
 def train_temporal_decoder(out_dir: str | os.PathLike, *, vae: AutoencoderKL | None = None,
                            config: TrainConfig | None = None, n_synthetic: int = 200, diff_weight: float = 5.0,
-                           image_discriminator: bool = False, ckpt_dir: str | os.PathLike | None = None,
-                           progress: bool = True):
-    """Fine-tune a `TemporalDecoder` of `vae` (default: the shipped demo autoencoder) on `decoder_clips("train")` with
-    a `VideoDiscriminator` (and a per-frame one if `image_discriminator`); save the decoder (diffusers layout) to
-    `out_dir`. Returns `(decoder, TrainResult)`."""
+                           image_discriminator: bool = False, clips: Dataset | None = None,
+                           ckpt_dir: str | os.PathLike | None = None, progress: bool = True):
+    """Fine-tune a `TemporalDecoder` of `vae` (default: the shipped demo autoencoder) on `clips` (items with a
+    `video (3, T, H, W)`; default: `decoder_clips("train", n_synthetic=n_synthetic)`) with a `VideoDiscriminator` (and
+    a per-frame one if `image_discriminator`); save the decoder (diffusers layout) to `out_dir`.
+    Returns `(decoder, TrainResult)`."""
     config = config or TrainConfig(steps=1000, batch_size=4, lr=2e-4, warmup=50, lr_schedule="cosine",
                                    ema_decay=None, ckpt_every=100)
     if not isinstance(image_discriminator, bool):
         raise TypeError(f"image_discriminator: expected True or False, got {image_discriminator!r}")
+    if clips is not None and not isinstance(clips, Dataset):
+        raise TypeError(f"clips: expected a torch Dataset of clips, got {type(clips).__name__}")
     loss = temporal_decoder_loss(diff_weight=diff_weight)
     seed_everything(config.seed)
     vae = vae or load_autoencoder()
-    data = EncodedClips(vae, decoder_clips("train", n_synthetic=n_synthetic, seed=config.seed))
+    data = EncodedClips(vae, clips if clips is not None else
+                        decoder_clips("train", n_synthetic=n_synthetic, seed=config.seed))
     gan = DecoderGAN(TemporalDecoder.from_autoencoder(vae), VideoDiscriminator(channels=16),
                      VideoDiscriminator(channels=16, time_kernel=1) if image_discriminator else None)
     result = fit(gan, loss, data, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
