@@ -2,10 +2,12 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from videoldm_ref.autoencoder import build_vae, decode_video
+from videoldm_ref.autoencoder import build_vae, decode_video, load_autoencoder
+from videoldm_ref.data import MovingShapes
 from videoldm_ref.temporal_decoder import (DecoderGAN, EncodedClips, TemporalDecoder, VideoDiscriminator,
                                            adaptive_weight, clip_features, decode_video_temporal, decoder_clips,
-                                           temporal_decoder_loss, train_temporal_decoder)
+                                           load_temporal_decoder, temporal_decoder_loss, train_temporal_decoder)
+from videoldm_ref.train import TrainConfig
 
 
 @pytest.fixture
@@ -120,6 +122,8 @@ def test_loss_trains_both_discriminators(tiny):
     assert len(gan.discriminators) == 2
     with pytest.raises(TypeError, match="decoder"):
         DecoderGAN(vae, VideoDiscriminator(8, 2))
+    with pytest.raises(TypeError, match="^discriminator"):
+        DecoderGAN(decoder, None)
     with pytest.raises(TypeError, match="image_discriminator"):
         DecoderGAN(decoder, VideoDiscriminator(8, 2), torch.nn.Linear(1, 1))
     with pytest.raises(TypeError, match="image_discriminator"):
@@ -157,6 +161,10 @@ def test_clip_features_and_data_splits():
     assert train[0]["video"].shape == (3, 8, 64, 64) and len(held) >= 10
     real_only = decoder_clips("train", n_synthetic=0)
     assert len(train) == len(real_only) + 4 and len(real_only.datasets) == 1
+    dense = decoder_clips("heldout", step=1)          # every window of the held-out frames; every 8th is a held-out clip
+    assert len(dense) > 7 * len(held) and torch.equal(dense[8]["video"], held[1]["video"])
+    with pytest.raises(ValueError, match="step"):
+        decoder_clips("heldout", step=0)
     with pytest.raises(ValueError, match="split"):
         decoder_clips("valid")
     with pytest.raises(ValueError, match="n_synthetic"):
@@ -169,16 +177,12 @@ def test_clip_features_and_data_splits():
 
 
 def test_a_decoder_of_a_loaded_autoencoder_saves(tmp_path):
-    from videoldm_ref.autoencoder import load_autoencoder
     decoder = TemporalDecoder.from_autoencoder(load_autoencoder())      # its config names the folder it came from
     decoder.save_pretrained(tmp_path)
     assert TemporalDecoder.from_pretrained(tmp_path, low_cpu_mem_usage=False).temporal_radius == decoder.temporal_radius
 
 
 def test_train_on_given_clips_saves_a_loadable_decoder(tmp_path):
-    from videoldm_ref.data import MovingShapes
-    from videoldm_ref.temporal_decoder import load_temporal_decoder
-    from videoldm_ref.train import TrainConfig
     torch.manual_seed(0)
     vae = build_vae("tiny").eval()
     cfg = TrainConfig(steps=2, batch_size=2, lr=1e-3, warmup=1, ema_decay=None, ckpt_every=1)

@@ -146,19 +146,22 @@ class VideoDiscriminator(nn.Module):
         check_tensor(video, "video", ndim=5, floating=True)
         return self.net(video)
 
-# %% ../nbs/11_temporal_decoder.ipynb #12387e06
-def decoder_clips(split: str = "train", *, n_synthetic: int = 200, frames: int = 8, seed: int = 0) -> ConcatDataset:
+# %% ../nbs/11_temporal_decoder.ipynb #8dd00d80
+def decoder_clips(split: str = "train", *, n_synthetic: int = 200, frames: int = 8, seed: int = 0,
+                  step: int | None = None) -> ConcatDataset:
     """64x64 clips of `frames` consecutive frames for training (`"train"`) or measuring (`"heldout"`, real clips
-    only: the last 30% of each sample clip, never seen in training) the temporal decoder. Training adds
-    `n_synthetic` clips each of moving shapes and of camera motion (0: real clips only)."""
+    only: the last 30% of each sample clip, never seen in training) the temporal decoder. A real clip starts every
+    `step` frames (default: 2 for training, `frames` for held out). Training adds `n_synthetic` clips each of moving
+    shapes and of camera motion (0: real clips only)."""
     check_choice(split, "split", ("train", "heldout"))
     n_synthetic = check_int(n_synthetic, "n_synthetic", min=0)
+    step = (2 if split == "train" else frames) if step is None else check_int(step, "step", min=1)
     real = []
     for name in ("bigbuckbunny_64x64", "bikes_64x64"):
         video, fps = load_sample_clip(name)
         cut = int(0.7 * video.shape[1])
         real.append(video[:, :cut] if split == "train" else video[:, cut:])
-    real = ClipDataset(VideoList(real, fps=fps), frames, step=2 if split == "train" else frames)
+    real = ClipDataset(VideoList(real, fps=fps), frames, step=step)
     if split == "heldout" or n_synthetic == 0:
         return ConcatDataset([real])
     return ConcatDataset([real, MovingShapes(n_synthetic, frames=frames, seed=seed),
@@ -180,7 +183,7 @@ class EncodedClips(Dataset):
     def __getitem__(self, i: int) -> dict:
         return dict(video=self.videos[i], latent=self.latents[i])
 
-# %% ../nbs/11_temporal_decoder.ipynb #82d2c082
+# %% ../nbs/11_temporal_decoder.ipynb #7df788e7
 class DecoderGAN(nn.Module):
     """The temporal decoder and its discriminator (and, for the ablation, a per-frame image discriminator), trained
     together by `fit` with `temporal_decoder_loss`."""
@@ -190,9 +193,11 @@ class DecoderGAN(nn.Module):
         super().__init__()
         if not isinstance(decoder, TemporalDecoder):
             raise TypeError(f"decoder: expected a TemporalDecoder, got {type(decoder).__name__}")
-        for name, d in (("discriminator", discriminator), ("image_discriminator", image_discriminator)):
-            if not isinstance(d, VideoDiscriminator) and not (d is None and name == "image_discriminator"):
-                raise TypeError(f"{name}: expected a VideoDiscriminator, got {type(d).__name__}")
+        if not isinstance(discriminator, VideoDiscriminator):
+            raise TypeError(f"discriminator: expected a VideoDiscriminator, got {type(discriminator).__name__}")
+        if image_discriminator is not None and not isinstance(image_discriminator, VideoDiscriminator):
+            raise TypeError(f"image_discriminator: expected a VideoDiscriminator or None, "
+                            f"got {type(image_discriminator).__name__}")
         self.decoder, self.discriminator, self.image_discriminator = decoder, discriminator, image_discriminator
 
     @property
