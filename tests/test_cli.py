@@ -58,3 +58,12 @@ def test_train_command_knows_every_shipped_model(capsys):
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_motion_report_gives_the_yardsticks_verdict_in_one_line():
+    from videoldm_ref.cli import motion_report
+    from videoldm_ref.data import MovingShapes
+    clip = MovingShapes(1, frames=8, seed=5)[0]
+    assert motion_report(clip["video"], clip["caption"]).startswith("motion yardstick: pass; travels")
+    assert motion_report(clip["video"].flip(1), clip["caption"]).startswith("motion yardstick: fail (direction, smooth)")
+    assert motion_report(clip["video"], "zoom in on a cat").startswith("motion yardstick: not judged (caption:")

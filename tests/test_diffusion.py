@@ -150,3 +150,63 @@ def test_bad_inputs():
         make_timesteps(1000, 1001)
     with pytest.raises(TypeError, match="scheduler"):
         scheduler_sample(lambda x, t: x, "ddim", (1, 2))
+
+
+# --- zero terminal SNR and the settings a model carries -------------------------------------------------------------
+from diffusers.schedulers.scheduling_ddim import rescale_zero_terminal_snr
+
+from videoldm_ref.diffusion import DiffusionConfig, make_betas, zero_snr_betas
+
+
+@pytest.mark.parametrize("kind", list(DIFFUSERS_NAMES))
+def test_zero_terminal_snr_matches_diffusers(kind):
+    betas = make_betas(kind)
+    ours = NoiseSchedule(kind, zero_terminal_snr=True)
+    assert torch.equal(zero_snr_betas(betas), rescale_zero_terminal_snr(betas))
+    assert ours.alphas_cumprod[-1] == 0
+    assert ours.alphas_cumprod[0].item() == pytest.approx(NoiseSchedule(kind).alphas_cumprod[0].item(), abs=1e-6)
+    ref = DDIMScheduler(rescale_betas_zero_snr=True, **DIFFUSERS_NAMES[kind]).alphas_cumprod
+    assert (ours.alphas_cumprod - ref).abs().max() <= 1e-7
+
+
+def test_ddim_with_zero_terminal_snr_matches_diffusers(unet):
+    cfg = DiffusionConfig(zero_terminal_snr=True, prediction_type="v_prediction", spacing="trailing")
+    ref = reference_loop(unet, cfg.to_scheduler(), 10, seed=3)
+    ours = ddim_sample(lambda x, t: unet(x, t).sample, (2, 3, 8, 8), cfg.noise_schedule(), generator=3,
+                       prediction_type="v_prediction", timesteps=make_timesteps(1000, 10, "trailing"))
+    assert torch.isfinite(ours).all() and (ours - ref).abs().max() <= 1e-6 * max(1.0, ref.abs().max().item())
+
+
+def test_zero_terminal_snr_lands_on_the_data_mean():
+    ztsnr, sl = NoiseSchedule(zero_terminal_snr=True), NoiseSchedule()
+    trailing = make_timesteps(1000, 100, "trailing")
+    x = ddim_sample(gaussian_eps_model(0.5, 0.3, ztsnr, "v_prediction"), (4000, 1), ztsnr, generator=0,
+                    prediction_type="v_prediction", timesteps=trailing)
+    y = ddim_sample(gaussian_eps_model(0.5, 0.3, sl), (4000, 1), sl, num_steps=100, generator=0)
+    assert abs(x.mean() - 0.5) < 0.005 < abs(y.mean() - 0.5)         # the leaked signal pulls scaled_linear to 0
+
+
+def test_v_closed_form_agrees_with_eps_closed_form():
+    sched = NoiseSchedule("scaled_linear")
+    x, t = torch.randn(5, 1), torch.tensor([0, 10, 300, 700, 999])
+    eps = gaussian_eps_model(0.5, 0.3, sched)(x, t)
+    v = gaussian_eps_model(0.5, 0.3, sched, "v_prediction")(x, t)
+    assert torch.allclose(to_x0_eps(v, x, t, sched, "v_prediction")[1], eps, atol=1e-5)
+
+
+def test_diffusion_config_round_trips_through_a_diffusers_scheduler(tmp_path):
+    for cfg in (DiffusionConfig(), DiffusionConfig("cosine", True, "v_prediction", "trailing"),
+                DiffusionConfig("linear", prediction_type="v_prediction", spacing="linspace")):
+        cfg.to_scheduler().save_pretrained(tmp_path / "s")
+        assert DiffusionConfig.from_scheduler(DDIMScheduler.from_pretrained(tmp_path / "s")) == cfg
+        assert torch.equal(cfg.to_scheduler().alphas_cumprod, cfg.noise_schedule().alphas_cumprod)
+    with pytest.raises(ValueError, match="prediction_type: a zero-terminal-SNR schedule needs"):
+        DiffusionConfig(zero_terminal_snr=True)
+    with pytest.raises(ValueError, match="schedule"):
+        DiffusionConfig("quadratic")
+    with pytest.raises(ValueError, match="spacing"):
+        DiffusionConfig(spacing="even")
+    with pytest.raises(ValueError, match="scheduler: unsupported beta_schedule"):
+        DiffusionConfig.from_scheduler(dict(beta_schedule="sigmoid"))
+    with pytest.raises(ValueError, match="prediction_type: 'epsilon' cannot give x0"):
+        to_x0_eps(torch.zeros(1, 2), torch.zeros(1, 2), torch.tensor([999]), NoiseSchedule(zero_terminal_snr=True))

@@ -1,10 +1,13 @@
+import shutil
+
 import pytest
 import torch
 
 from videoldm_ref.autoencoder import build_vae, count_parameters
 from videoldm_ref.data import MovingShapes
-from videoldm_ref.image_ldm import (ImageLDM, LatentFrames, WordTextEncoder, build_unet,
-                                    caption_vocabulary, ldm_loss, sample_images)
+from videoldm_ref.diffusion import DiffusionConfig
+from videoldm_ref.image_ldm import (DEMO_DIFFUSION, ImageLDM, LatentFrames, WordTextEncoder, build_unet,
+                                    caption_vocabulary, ldm_loss, sample_images, sampling_settings)
 from videoldm_ref.train import TrainConfig, fit
 
 
@@ -84,3 +87,29 @@ def test_tiny_ldm_learns_on_latent_frames():
     r = fit(ldm, ldm_loss(), data, TrainConfig(steps=120, batch_size=8, lr=2e-3, warmup=10, ema_decay=None),
             device="cpu", progress=False, collate_fn=collate)
     assert sum(r.history[-20:]) / 20 < 0.7 * sum(r.history[:20]) / 20
+
+
+def test_diffusion_settings_are_saved_and_loaded(tmp_path):
+    torch.manual_seed(0)
+    ldm = ImageLDM.build("tiny", DEMO_DIFFUSION)
+    ldm.save_pretrained(tmp_path / "v")
+    again = ImageLDM.from_pretrained(tmp_path / "v")
+    assert again.diffusion == DEMO_DIFFUSION and again.schedule.alphas_cumprod[-1] == 0
+    assert (tmp_path / "v" / "scheduler" / "scheduler_config.json").is_file()
+    shutil.rmtree(tmp_path / "v" / "scheduler")                        # a folder saved before schedulers were kept
+    assert ImageLDM.from_pretrained(tmp_path / "v").diffusion == DiffusionConfig()
+    with pytest.raises(TypeError, match="diffusion: expected a DiffusionConfig"):
+        ImageLDM(ldm.unet, ldm.text_encoder, "v_prediction")
+    kw = sampling_settings(ldm, 4)
+    assert kw["prediction_type"] == "v_prediction" and kw["timesteps"].tolist() == [999, 749, 499, 249]
+    with pytest.raises(ValueError, match="num_steps"):
+        sampling_settings(ldm, 0)
+
+
+def test_loss_follows_the_prediction_type():
+    torch.manual_seed(0)
+    eps, v = ImageLDM.build("tiny"), ImageLDM.build("tiny", DEMO_DIFFUSION)
+    v.load_state_dict(eps.state_dict())
+    batch = dict(latent=torch.randn(3, 4, 8, 8), caption=["a red square", "", "a blue circle"])
+    le, lv = (ldm_loss(0.0)(m, batch, torch.Generator().manual_seed(1)) for m in (eps, v))
+    assert torch.isfinite(le) and torch.isfinite(lv) and not torch.isclose(le, lv)

@@ -1,11 +1,13 @@
+import numpy as np
 import pytest
 import torch
 
 from videoldm_ref.autoencoder import build_vae, downsampling_factor, load_autoencoder
 from videoldm_ref.image_ldm import ImageLDM
-from videoldm_ref.keyframes import (LatentClips, VideoLDM, keyframe_clips, load_keyframes, sample_video,
-                                    video_ldm_loss)
-from videoldm_ref.metrics import temporal_consistency
+from videoldm_ref.image_ldm import DEMO_DIFFUSION
+from videoldm_ref.keyframes import (LatentClips, VideoLDM, keyframe_clips, keyframe_metrics, load_keyframes,
+                                    sample_video, video_ldm_loss)
+from videoldm_ref.metrics import MOTION_CHECKS, motion_check, temporal_consistency
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +86,28 @@ def test_clips_splits_and_latents():
         LatentClips(None, train)
 
 
+def test_keyframe_metrics_reports_rates_with_errors():
+    torch.manual_seed(0)
+    video = VideoLDM.from_image_ldm(ImageLDM.build("tiny", DEMO_DIFFUSION)).eval()
+    m = keyframe_metrics(video, build_vae("tiny").eval(), n=3, num_steps=2, batch=2)
+    assert m["videos"].shape == (3, 3, 8, 16, 16)
+    for k in (*MOTION_CHECKS, "pass", "tc", "tc_data", "fd"):
+        mean, se = m[k]
+        assert np.isfinite(mean) and se >= 0
+    assert m["pass"][0] == 0.0                                          # an untrained model draws no moving shape
+    assert video.diffusion == DEMO_DIFFUSION and video.schedule.alphas_cumprod[-1] == 0
+    with pytest.raises(ValueError, match="n: expected"):
+        keyframe_metrics(video, build_vae("tiny"), n=1)
+
+
 def test_shipped_keyframe_model_makes_coherent_videos():
+    """The demo's caption and seed: one object of the caption's colour and shape in every frame over a steady
+    background, and far steadier than the image LDM frame by frame from the same noise. (That it moves the
+    caption's way is the open part of the alignment issue: see notebook 10.)"""
     ldm, vae = load_keyframes(), load_autoencoder()
-    caps = ["a red circle moving right", "a white triangle moving down"]
-    before = sample_video(ldm, vae, caps, image_only=True, generator=3, num_steps=15)
-    after = sample_video(ldm, vae, caps, generator=3, num_steps=15)
+    caption = "a red circle moving right"
+    after = sample_video(ldm, vae, [caption], generator=0)
+    before = sample_video(ldm, vae, [caption], generator=0, image_only=True)
+    m = motion_check(after[0], caption)
+    assert m.one_object and m.background and m.shape
     assert temporal_consistency(after) < 0.5 * temporal_consistency(before)

@@ -102,3 +102,83 @@ def test_frame_features_tell_the_clips_apart(clip):
     assert frechet_distance(fa[:12], fa[12:]) < frechet_distance(fa, fb)
     with pytest.raises(ValueError, match="frames: expected 4 or 5 dimensions"):
         frame_features(clip[0])
+
+
+# --- the motion yardstick -------------------------------------------------------------------------------------------
+from videoldm_ref.data import COLORS, MovingShapes
+from videoldm_ref.metrics import MOTION_CHECKS, color_objects, tell_shape, motion_check, motion_pass_rate, parse_caption
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    data = MovingShapes(24, frames=8, seed=77)
+    items = [data[i] for i in range(len(data))]
+    return torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
+
+
+def test_yardstick_passes_every_data_clip(shapes):
+    videos, captions = shapes
+    r = motion_pass_rate(videos, captions)
+    assert r["passed"] == 1.0 and all(r[k] == 1.0 for k in MOTION_CHECKS) and len(r["checks"]) == len(videos)
+    assert all(0.15 <= m.travel <= 1 for m in r["checks"])
+
+
+@pytest.mark.parametrize("break_it, failing", [
+    (lambda v: v.flip(1), "direction"),                                  # played backwards
+    (lambda v: torch.cat([v[:, :4], v[:, 3:-1]], 1), "smooth"),          # a frame shown twice
+    (lambda v: v[:, [0, 1, 2, 3, 5, 4, 6, 7]], "smooth"),                # two frames swapped
+    (lambda v: torch.cat([v[:, :3], v[:, 3:4, :2, :2].mean((2, 3), keepdim=True).expand(-1, -1, 64, 64),
+                          v[:, 4:]], 1), "one_object"),                  # the object erased from a frame
+    (lambda v: (v + torch.linspace(0, 0.3, 8).view(1, 8, 1, 1)).clamp(-1, 1), "background"),  # the scene brightens
+])
+def test_yardstick_fails_broken_clips(shapes, break_it, failing):
+    videos, captions = shapes
+    checks = [motion_check(break_it(v), c) for v, c in zip(videos, captions)]
+    assert not any(m.passed for m in checks) and not any(getattr(m, failing) for m in checks)
+
+
+def test_yardstick_sees_a_second_object_and_the_wrong_shape(shapes):
+    videos, captions = shapes
+    v, cap = videos[0].clone(), captions[0]
+    color, shape, direction = parse_caption(cap)
+    labels, areas = color_objects(v[:, 0], color)
+    assert len(areas) == 1 and labels.max() == 1
+    rolled = v.roll((32, 32), dims=(2, 3))                              # the same object, half a frame away
+    is_obj = ((rolled - torch.tensor(COLORS[color]).view(3, 1, 1, 1)) ** 2).sum(0) < 0.36
+    twice = torch.where(is_obj, rolled, v)
+    assert max(motion_check(twice, cap).counts) >= 2 and not motion_check(twice, cap).one_object
+    other = next(s for s in ("square", "circle", "triangle") if s != shape)
+    assert not motion_check(v, cap.replace(shape, other)).shape
+    square = -torch.ones(1, 20, 20).numpy()[0] < 0
+    square[:5], square[-5:], square[:, :5], square[:, -5:] = False, False, False, False
+    assert tell_shape(square) == "square" and tell_shape(np.ones((8, 8), bool)) is None   # touching the edge: not told
+
+
+def test_yardstick_rejects_bad_input(shapes):
+    videos, captions = shapes
+    v = videos[0]
+    for bad, match in [("a pink circle moving up", "caption: unknown colour"), ("a red circle moving sideways",
+                       "caption: unknown direction"), ("zoom in on a cat", "caption: expected 'a COLOR"),
+                       ("a red hexagon moving up", "caption: unknown shape")]:
+        with pytest.raises(ValueError, match=match):
+            motion_check(v, bad)
+    with pytest.raises(TypeError, match="caption"):
+        motion_check(v, 3)
+    with pytest.raises(ValueError, match="video: expected a video"):
+        motion_check(v[:, 0], captions[0])
+    with pytest.raises(ValueError, match="video: expected values in"):
+        motion_check((v + 1) * 127.5, captions[0])
+    with pytest.raises(ValueError, match="video: expected 3 channels"):
+        motion_check(v[:1], captions[0])
+    with pytest.raises(ValueError, match="video: expected at least 3 frames"):
+        motion_check(v[:, :2], captions[0])
+    with pytest.raises(ValueError, match="min_travel"):
+        motion_check(v, captions[0], min_travel=2)
+    with pytest.raises(ValueError, match="captions: expected a list of 24"):
+        motion_pass_rate(videos, captions[:3])
+    with pytest.raises(ValueError, match="videos: expected a video"):
+        motion_pass_rate(v, captions[:1])
+    with pytest.raises(ValueError, match="color: expected one of"):
+        color_objects(v[:, 0], "pink")
+    with pytest.raises(ValueError, match="frame: expected"):
+        color_objects(v[:2, 0], "red")

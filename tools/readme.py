@@ -2,7 +2,8 @@
 
     python tools/readme.py          # regenerate README.md
     python tools/readme.py --check  # exit 1 when README.md is out of date
-    python tools/readme.py --picture  # also redraw nbs/images/samples.png, the picture the README shows
+    python tools/readme.py --picture  # also redraw the README's pictures: nbs/images/samples.png (the data) and
+                                      # nbs/images/generated.png (the shipped keyframe model, before and after)
 
 Markdown cells are copied; code cells become ```python blocks followed by their text output; cells flagged
 `#| hide` are left out; relative image links are rewritten to point into nbs/."""
@@ -53,11 +54,30 @@ def render(nb: dict) -> str:
     return HEADER + "\n" + "\n\n".join(blocks) + "\n"
 
 
+def draw_generated(path: Path, captions=("a red circle moving right", "a blue square moving down",
+                                          "a yellow triangle moving left")) -> None:
+    "Before (image LDM frame by frame) and after (video LDM) from the same noise, each titled with its verdict."
+    from videoldm_ref.autoencoder import load_autoencoder
+    from videoldm_ref.cli import motion_report
+    from videoldm_ref.keyframes import load_keyframes, sample_video
+    from videoldm_ref.media import frames_grid
+    ldm, vae = load_keyframes(), load_autoencoder()
+    rows, titles = [], []
+    for caption in captions:
+        for image_only in (True, False):
+            video = sample_video(ldm, vae, [caption], generator=0, image_only=image_only)[0]
+            verdict = motion_report(video, caption).removeprefix("motion yardstick: ").split(";")[0]
+            rows.append(video)
+            titles.append(f"{'before' if image_only else 'after'}: {caption} ({verdict})")
+    frames_grid(rows, titles=titles, path=path, height=1.0)
+
+
 def main(argv: list[str]) -> int:
     if "--picture" in argv:
         from videoldm_ref.cli import render_samples
         from videoldm_ref.media import frames_grid
         frames_grid(render_samples()[0], n_frames=4, path=ROOT / "nbs" / "images" / "samples.png", height=1.6)
+        draw_generated(ROOT / "nbs" / "images" / "generated.png")
     text = render(json.loads(NB.read_text(encoding="utf-8")))
     if "--check" in argv:
         if not README.exists() or README.read_text(encoding="utf-8") != text:

@@ -17,7 +17,7 @@ from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_d
 from .media import tile_videos, write_video
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'TRAINERS', 'render_samples', 'demo', 'main']
+__all__ = ['DEMO_CAPTION', 'TRAINERS', 'render_samples', 'demo', 'motion_report', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -47,8 +47,21 @@ def demo(out: str | Path = "outputs/demo.mp4", *, caption: str = DEMO_CAPTION, s
     scale = check_int(scale, "scale", min=1, max=16)
     video = sample_video(load_keyframes(), load_autoencoder(), [caption], frames=check_int(frames, "frames", min=2),
                          num_steps=check_int(num_steps, "num_steps", min=1), generator=check_int(seed, "seed", min=0))[0]
+    print(motion_report(video, caption), file=sys.stderr)
     video = video.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
     return write_video(video, out, fps=4)
+
+
+def motion_report(video: torch.Tensor, caption: str) -> str:
+    "One line: the motion yardstick's verdict on `video` `(3, T, H, W)` for `caption`, or why it cannot judge."
+    from videoldm_ref.metrics import MOTION_CHECKS, motion_check
+    try:
+        m = motion_check(video, caption)
+    except ValueError as e:
+        return f"motion yardstick: not judged ({e})"
+    failed = [k for k in MOTION_CHECKS if not getattr(m, k)]
+    travel = "" if m.travel != m.travel else f"; travels {m.travel:.2f} of the frame the caption's way"
+    return f"motion yardstick: {'pass' if m.passed else 'fail (' + ', '.join(failed) + ')'}{travel}"
 
 # %% ../nbs/90_cli.ipynb #6b1c1805
 def _train_autoencoder(out, ckpt_dir):

@@ -6,18 +6,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from diffusers import DDIMScheduler
 
 from .core import check_choice, check_float, check_int, check_tensor, make_generator
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PREDICTION_TYPES', 'ModelFn', 'make_betas', 'NoiseSchedule', 'q_sample', 'v_target', 'to_x0_eps',
-           'diffusion_loss', 'make_timesteps', 'ddim_sample', 'ddpm_sample', 'guided', 'scheduler_sample',
-           'gaussian_eps_model']
+__all__ = ['SCHEDULES', 'PREDICTION_TYPES', 'ModelFn', 'make_betas', 'NoiseSchedule', 'zero_snr_betas', 'q_sample', 'v_target',
+           'to_x0_eps', 'diffusion_loss', 'make_timesteps', 'ddim_sample', 'ddpm_sample', 'guided', 'scheduler_sample',
+           'gaussian_eps_model', 'DiffusionConfig']
 
 # %% ../nbs/03_diffusion.ipynb #307b04d9
 SCHEDULES = {"linear": (1e-4, 0.02), "scaled_linear": (0.00085, 0.012), "cosine": (None, None)}
@@ -41,11 +43,14 @@ def make_betas(kind: str = "scaled_linear", num_steps: int = 1000, beta_start: f
 
 
 class NoiseSchedule:
-    "A noise schedule: `betas` and `alphas_cumprod` (`abar_t`), both `(N,)` float32, and helpers to index them."
+    """A noise schedule: `betas` and `alphas_cumprod` (`abar_t`), both `(N,)` float32, and helpers to index them.
+    With `zero_terminal_snr` the last step is pure noise (`abar = 0`)."""
 
-    def __init__(self, kind: str = "scaled_linear", num_steps: int = 1000, **kwargs):
-        self.kind = kind
-        self.betas = make_betas(kind, num_steps, **kwargs)
+    def __init__(self, kind: str = "scaled_linear", num_steps: int = 1000, *, zero_terminal_snr: bool = False,
+                 **kwargs):
+        self.kind, self.zero_terminal_snr = kind, bool(zero_terminal_snr)
+        betas = make_betas(kind, num_steps, **kwargs)
+        self.betas = zero_snr_betas(betas) if zero_terminal_snr else betas
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
 
     @property
@@ -65,7 +70,20 @@ class NoiseSchedule:
         return a.view(-1, *([1] * (like.ndim - 1)))
 
     def __repr__(self) -> str:
-        return f"NoiseSchedule({self.kind!r}, num_steps={self.num_steps})"
+        ztsnr = ", zero_terminal_snr=True" if self.zero_terminal_snr else ""
+        return f"NoiseSchedule({self.kind!r}, num_steps={self.num_steps}{ztsnr})"
+
+
+# %% ../nbs/03_diffusion.ipynb #50f2e128
+def zero_snr_betas(betas: torch.Tensor) -> torch.Tensor:
+    """Betas whose last step leaves no signal (Lin et al., 2024): `sqrt(abar)` shifted to end at exactly 0 and
+    rescaled to keep its first value."""
+    check_tensor(betas, "betas", ndim=1, floating=True)
+    s = torch.cumprod(1 - betas, dim=0).sqrt()
+    s = (s - s[-1]) * (s[0] / (s[0] - s[-1]))
+    abar = s**2
+    return 1 - torch.cat([abar[:1], abar[1:] / abar[:-1]])
+
 
 # %% ../nbs/03_diffusion.ipynb #579f6f1b
 PREDICTION_TYPES = ("epsilon", "v_prediction")
@@ -91,12 +109,16 @@ def to_x0_eps(pred: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, schedule: 
     check_choice(prediction_type, "prediction_type", PREDICTION_TYPES)
     a = schedule.abar(t, x_t)
     if prediction_type == "epsilon":
+        if bool((a == 0).any()):
+            raise ValueError("prediction_type: 'epsilon' cannot give x0 where abar_t = 0 (a zero-terminal-SNR "
+                             "schedule's last step); use 'v_prediction'")
         eps = pred
         x0 = (x_t - (1 - a).sqrt() * eps) / a.sqrt()
     else:
         x0 = a.sqrt() * x_t - (1 - a).sqrt() * pred
         eps = a.sqrt() * pred + (1 - a).sqrt() * x_t
     return x0, eps
+
 
 # %% ../nbs/03_diffusion.ipynb #f77a6b7f
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -195,8 +217,9 @@ def ddpm_sample(model_fn: ModelFn, shape: Sequence[int], schedule: NoiseSchedule
     for i, t in enumerate(timesteps.tolist()):
         x0, _ = _model_x0_eps(model_fn, x, t, schedule, prediction_type, clip_denoised)
         a_t, a_prev = schedule.alphas_cumprod[t], _prev_abar(schedule, timesteps, i)
-        beta = 1 - a_t / a_prev                                           # the step's beta, over skipped steps too
-        mean = (a_prev.sqrt() * beta / (1 - a_t)) * x0 + ((1 - beta).sqrt() * (1 - a_prev) / (1 - a_t)) * x
+        alpha = a_t / a_prev                                              # the step's alpha, over skipped steps too
+        beta = 1 - alpha
+        mean = (a_prev.sqrt() * beta / (1 - a_t)) * x0 + (alpha.sqrt() * (1 - a_prev) / (1 - a_t)) * x
         if i + 1 < len(timesteps):
             var = ((1 - a_prev) / (1 - a_t) * beta).clamp(min=1e-20)
             mean = mean + var.sqrt() * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
@@ -241,9 +264,57 @@ def scheduler_sample(model_fn: ModelFn, scheduler, shape: Sequence[int], *, num_
     return x
 
 # %% ../nbs/03_diffusion.ipynb #d1ab53bc
-def gaussian_eps_model(mu: float, sigma: float, schedule: NoiseSchedule) -> ModelFn:
-    "The exact noise prediction for data `N(mu, sigma^2)` (a closed-form `model_fn` for testing samplers)."
+def gaussian_eps_model(mu: float, sigma: float, schedule: NoiseSchedule, prediction_type: str = "epsilon") -> ModelFn:
+    "The exact prediction (`epsilon` or `v_prediction`) for data `N(mu, sigma^2)`: a closed-form `model_fn` for testing samplers."
+    check_choice(prediction_type, "prediction_type", PREDICTION_TYPES)
+
     def model_fn(x, t):
         a = schedule.abar(t, x)
-        return (1 - a).sqrt() * (x - a.sqrt() * mu) / (a * sigma**2 + 1 - a)
+        eps = (1 - a).sqrt() * (x - a.sqrt() * mu) / (a * sigma**2 + 1 - a)
+        if prediction_type == "epsilon":
+            return eps
+        x0 = mu + a.sqrt() * sigma**2 * (x - a.sqrt() * mu) / (a * sigma**2 + 1 - a)
+        return a.sqrt() * eps - (1 - a).sqrt() * x0
     return model_fn
+
+# %% ../nbs/03_diffusion.ipynb #2f63a199
+_DIFFUSERS_SCHEDULES = {"linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2"}
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """How a model was trained and is sampled: its `schedule` (`zero_terminal_snr` or not), what it predicts, and
+    the spacing of sampling steps. Saved in the diffusers layout as a `DDIMScheduler` config."""
+    schedule: str = "scaled_linear"
+    zero_terminal_snr: bool = False
+    prediction_type: str = "epsilon"
+    spacing: str = "leading"
+
+    def __post_init__(self):
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        check_choice(self.prediction_type, "prediction_type", PREDICTION_TYPES)
+        check_choice(self.spacing, "spacing", ("leading", "trailing", "linspace"))
+        if self.zero_terminal_snr and self.prediction_type == "epsilon":
+            raise ValueError("prediction_type: a zero-terminal-SNR schedule needs 'v_prediction', got 'epsilon'")
+
+    def noise_schedule(self) -> NoiseSchedule:
+        return NoiseSchedule(self.schedule, zero_terminal_snr=self.zero_terminal_snr)
+
+    def to_scheduler(self) -> DDIMScheduler:
+        "The equivalent diffusers `DDIMScheduler` (what `save_pretrained` writes)."
+        start, end = SCHEDULES[self.schedule]
+        return DDIMScheduler(beta_schedule=_DIFFUSERS_SCHEDULES[self.schedule], clip_sample=False,
+                             prediction_type=self.prediction_type, timestep_spacing=self.spacing,
+                             rescale_betas_zero_snr=self.zero_terminal_snr, set_alpha_to_one=True,
+                             **({} if start is None else dict(beta_start=start, beta_end=end)))
+
+    @classmethod
+    def from_scheduler(cls, scheduler) -> "DiffusionConfig":
+        "Read the settings back from a diffusers scheduler (or its config)."
+        cfg = getattr(scheduler, "config", scheduler)
+        names = {v: k for k, v in _DIFFUSERS_SCHEDULES.items()}
+        if cfg.get("beta_schedule") not in names:
+            raise ValueError(f"scheduler: unsupported beta_schedule {cfg.get('beta_schedule')!r}")
+        return cls(names[cfg["beta_schedule"]], bool(cfg.get("rescale_betas_zero_snr", False)),
+                   cfg.get("prediction_type", "epsilon"), cfg.get("timestep_spacing", "leading"))
+

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
@@ -19,13 +19,13 @@ from torch import nn
 from .autoencoder import decode_video, encode_video, load_autoencoder, save_pretrained_atomic
 from .core import check_float, check_int, check_path, check_tensor, make_generator, named_config, seed_everything
 from .data import COLORS, DIRECTIONS, MOTIONS, SCENES, SHAPES, FrameDataset, MovingShapes, data_samples_dir
-from .diffusion import NoiseSchedule, ddim_sample, diffusion_loss, guided
+from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided, make_timesteps
 from .metrics import frame_features, frechet_distance
 from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['UNET_CONFIGS', 'build_unet', 'caption_vocabulary', 'WordTextEncoder', 'ImageLDM', 'sample_images', 'LatentFrames',
-           'ldm_loss', 'train_image_ldm', 'load_image_ldm', 'image_ldm_fd']
+__all__ = ['UNET_CONFIGS', 'DEMO_DIFFUSION', 'build_unet', 'caption_vocabulary', 'WordTextEncoder', 'sampling_settings',
+           'ImageLDM', 'sample_images', 'LatentFrames', 'ldm_loss', 'train_image_ldm', 'load_image_ldm', 'image_ldm_fd']
 
 # %% ../nbs/07_image_ldm.ipynb #ec5d857d
 UNET_CONFIGS = {
@@ -91,22 +91,38 @@ class WordTextEncoder(ModelMixin, ConfigMixin):
         is_null = torch.tensor([c.strip() == "" for c in captions], device=x.device).view(-1, 1, 1)
         return torch.where(is_null, self.null.expand_as(x), x)
 
+# %% ../nbs/07_image_ldm.ipynb #d26aca3e
+DEMO_DIFFUSION = DiffusionConfig("scaled_linear", zero_terminal_snr=True, prediction_type="v_prediction",
+                                 spacing="trailing")
+
+
+def sampling_settings(ldm: nn.Module, num_steps: int) -> dict:
+    "`ddim_sample` keywords for a model with a `diffusion` config and `schedule`: its prediction type and steps."
+    num_steps = check_int(num_steps, "num_steps", min=1, max=ldm.schedule.num_steps)
+    return dict(prediction_type=ldm.diffusion.prediction_type,
+                timesteps=make_timesteps(ldm.schedule.num_steps, num_steps, ldm.diffusion.spacing))
+
+
 # %% ../nbs/07_image_ldm.ipynb #e8e318dd
 class ImageLDM(nn.Module):
     "An image latent diffusion model: `unet` (a `UNet2DConditionModel`) and the `text_encoder` it attends to."
 
-    def __init__(self, unet: UNet2DConditionModel, text_encoder: WordTextEncoder):
+    def __init__(self, unet: UNet2DConditionModel, text_encoder: WordTextEncoder,
+                 diffusion: DiffusionConfig | None = None):
         super().__init__()
         if unet.config.cross_attention_dim != text_encoder.config.dim:
             raise ValueError(f"text_encoder: expected dim {unet.config.cross_attention_dim} (the UNet's "
                              f"cross_attention_dim), got {text_encoder.config.dim}")
+        if diffusion is not None and not isinstance(diffusion, DiffusionConfig):
+            raise TypeError(f"diffusion: expected a DiffusionConfig, got {type(diffusion).__name__}")
         self.unet, self.text_encoder = unet, text_encoder
-        self.schedule = NoiseSchedule("scaled_linear")
+        self.diffusion = diffusion or DiffusionConfig()
+        self.schedule = self.diffusion.noise_schedule()
 
     @classmethod
-    def build(cls, name: str = "demo") -> "ImageLDM":
+    def build(cls, name: str = "demo", diffusion: DiffusionConfig | None = None) -> "ImageLDM":
         unet = build_unet(name)
-        return cls(unet, WordTextEncoder(caption_vocabulary(), dim=unet.config.cross_attention_dim))
+        return cls(unet, WordTextEncoder(caption_vocabulary(), dim=unet.config.cross_attention_dim), diffusion)
 
     def forward(self, latents: torch.Tensor, t: torch.Tensor, captions: torch.Tensor | Sequence[str]) -> torch.Tensor:
         "Noise prediction for `latents` `(B, 4, h, w)` at steps `t` `(B,)`; `captions` as strings or embeddings."
@@ -125,13 +141,17 @@ class ImageLDM(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         save_pretrained_atomic(self.unet, path / "unet")
         save_pretrained_atomic(self.text_encoder, path / "text_encoder")
+        save_pretrained_atomic(self.diffusion.to_scheduler(), path / "scheduler")
         return path
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> "ImageLDM":
         path = check_path(path, "path", is_dir=True)
+        diffusion = (DiffusionConfig.from_scheduler(DDIMScheduler.load_config(path / "scheduler"))
+                     if (path / "scheduler").is_dir() else None)
         return cls(UNet2DConditionModel.from_pretrained(path / "unet", low_cpu_mem_usage=False),
-                   WordTextEncoder.from_pretrained(path / "text_encoder", low_cpu_mem_usage=False)).eval()
+                   WordTextEncoder.from_pretrained(path / "text_encoder", low_cpu_mem_usage=False), diffusion).eval()
+
 
 # %% ../nbs/07_image_ldm.ipynb #afbe0999
 @torch.no_grad()
@@ -148,8 +168,9 @@ def sample_images(ldm: ImageLDM, vae: AutoencoderKL, captions: Sequence[str], *,
     uncond = ldm.text_encoder([""] * len(captions))
     model_fn = guided(ldm, guidance_scale, dict(captions=cond), dict(captions=uncond))
     z = ddim_sample(model_fn, (len(captions), ldm.unet.config.in_channels, size, size), ldm.schedule,
-                    num_steps=num_steps, generator=make_generator(generator), device=device)
+                    generator=make_generator(generator), device=device, **sampling_settings(ldm, num_steps))
     return decode_video(vae, z.unsqueeze(2))[:, :, 0]
+
 
 # %% ../nbs/07_image_ldm.ipynb #4d852131
 class LatentFrames(torch.utils.data.Dataset):
@@ -181,19 +202,20 @@ def ldm_loss(p_uncond: float = 0.1):
         drop = torch.rand(len(batch["caption"]), generator=generator) < p_uncond
         captions = ["" if d else c for c, d in zip(batch["caption"], drop.tolist())]
         context = ldm.text_encoder(captions)
-        return diffusion_loss(lambda x, t: ldm(x, t, context), batch["latent"], ldm.schedule, generator=generator)
+        return diffusion_loss(lambda x, t: ldm(x, t, context), batch["latent"], ldm.schedule, generator=generator,
+                              prediction_type=ldm.diffusion.prediction_type)
     return loss_fn
 
 
 def train_image_ldm(out_dir: str | os.PathLike, *, vae: AutoencoderKL | None = None, config: TrainConfig | None = None,
                     name: str = "demo", n_clips: int = 1000, ckpt_dir: str | os.PathLike | None = None,
-                    progress: bool = True):
+                    progress: bool = True, diffusion: DiffusionConfig = DEMO_DIFFUSION):
     "Pre-train the `name` image LDM on `MovingShapes` frames in `vae`'s latent space; save it to `out_dir`."
     config = config or TrainConfig(steps=2000, batch_size=32, lr=5e-4, warmup=100, ema_decay=0.999, ckpt_every=100)
     seed_everything(config.seed)
     vae = vae or load_autoencoder()
     data = LatentFrames(vae, MovingShapes(n_clips, frames=8, seed=config.seed))
-    ldm = ImageLDM.build(name)
+    ldm = ImageLDM.build(name, diffusion)
     result = fit(ldm, ldm_loss(), data, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress,
                  collate_fn=lambda items: dict(latent=torch.stack([i["latent"] for i in items]),
                                                caption=[i["caption"] for i in items]))
@@ -206,6 +228,7 @@ def train_image_ldm(out_dir: str | os.PathLike, *, vae: AutoencoderKL | None = N
 def load_image_ldm(path: str | os.PathLike | None = None) -> ImageLDM:
     "The shipped demo image LDM (or the one saved at `path`)."
     return ImageLDM.from_pretrained(path or data_samples_dir() / "checkpoints" / "image_ldm")
+
 
 # %% ../nbs/07_image_ldm.ipynb #243e6a85
 @torch.no_grad()

@@ -5,14 +5,20 @@
 # %% ../nbs/02_metrics.ipynb #6e96b855
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from .core import check_choice, check_float, check_tensor, check_video
+from .data import COLORS, DIRECTIONS, SHAPES
 
 # %% auto #0
-__all__ = ['psnr', 'temporal_consistency', 'flicker', 'frechet_distance', 'frame_features']
+__all__ = ['MOTION_CHECKS', 'psnr', 'temporal_consistency', 'flicker', 'frechet_distance', 'frame_features', 'parse_caption',
+           'color_objects', 'tell_shape', 'MotionCheck', 'motion_check', 'motion_pass_rate']
 
 # %% ../nbs/02_metrics.ipynb #218f4160
 def _check_pair(x: torch.Tensor, y: torch.Tensor, names: tuple[str, str]) -> None:
@@ -103,3 +109,148 @@ def frame_features(frames: torch.Tensor) -> torch.Tensor:
     stats = torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
     grads = torch.cat([x.diff(dim=3).abs().mean((2, 3)), x.diff(dim=2).abs().mean((2, 3))], 1)
     return torch.cat([thumb, stats, grads], 1)
+
+# %% ../nbs/02_metrics.ipynb #ce6f88a5
+_CAPTION = re.compile(r"^\s*an?\s+(\w+)\s+(\w+)\s+moving\s+(\w+)\s*$")
+
+
+def parse_caption(caption: str) -> tuple[str, str, str]:
+    "The `(color, shape, direction)` that a `MovingShapes` caption such as 'a red circle moving right' names."
+    if not isinstance(caption, str):
+        raise TypeError(f"caption: expected a string, got {type(caption).__name__}")
+    m = _CAPTION.match(caption.lower())
+    if m is None:
+        raise ValueError(f"caption: expected 'a COLOR SHAPE moving DIRECTION', got {caption!r}")
+    for word, known, what in zip(m.groups(), (COLORS, SHAPES, DIRECTIONS), ("colour", "shape", "direction")):
+        if word not in known:
+            raise ValueError(f"caption: unknown {what} {word!r} in {caption!r}; expected one of {list(known)}")
+    return m.groups()
+
+# %% ../nbs/02_metrics.ipynb #7e5d4022
+def color_objects(frame: torch.Tensor, color: str, *, tol: float = 0.6,
+                  min_area: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the pixels of `frame` `(3, H, W)` within `tol` (RGB distance) of `COLORS[color]`,
+    those under `min_area` pixels left out (default: 0.2% of the frame). Returns `labels (H, W)` (0: not the colour,
+    1: the largest component, 2: the next...) and their `areas`."""
+    check_tensor(frame, "frame", ndim=3, floating=True)
+    if frame.shape[0] != 3:
+        raise ValueError(f"frame: expected (3, H, W), got shape {tuple(frame.shape)}")
+    check_choice(color, "color", COLORS)
+    tol = check_float(tol, "tol", min=0, open_min=True)
+    rgb = torch.tensor(COLORS[color], dtype=torch.float32).view(3, 1, 1)
+    near = ((frame.detach().float().cpu() - rgb) ** 2).sum(0).sqrt().numpy() < tol
+    labels, n = ndimage.label(near)
+    areas = ndimage.sum_labels(near, labels, index=np.arange(1, n + 1))
+    min_area = max(4, round(0.002 * near.size)) if min_area is None else min_area
+    keep = [k for k in np.argsort(-areas, kind="stable") if areas[k] >= min_area]
+    relabel = np.zeros(n + 1, dtype=labels.dtype)
+    relabel[np.array(keep, dtype=int) + 1] = np.arange(1, len(keep) + 1)
+    return relabel[labels], areas[keep]
+
+# %% ../nbs/02_metrics.ipynb #48b68da5
+def tell_shape(mask: np.ndarray) -> str | None:
+    """'square', 'circle' or 'triangle' from an object's `mask` (H, W), or None where it cannot be told: the object
+    touches the frame's edge, or lies on the square/circle line."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0 or ys.min() == 0 or xs.min() == 0 or ys.max() == mask.shape[0] - 1 or xs.max() == mask.shape[1] - 1:
+        return None
+    fill = len(ys) / ((np.ptp(ys) + 1) * (np.ptp(xs) + 1))
+    reach = (np.hypot(ys - ys.mean(), xs - xs.mean()).max() + 0.5) / np.sqrt(len(ys) / np.pi)
+    if fill < 0.64:
+        return "triangle"
+    return None if abs(fill + reach - 2.0) < 0.03 else "square" if fill + reach > 2.0 else "circle"
+
+# %% ../nbs/02_metrics.ipynb #5028320c
+MOTION_CHECKS = ("one_object", "direction", "smooth", "background", "shape")
+
+
+@dataclass
+class MotionCheck:
+    """The motion yardstick's verdict on one video: each check, `passed` (all of them), and what was measured:
+    `centroids (T, 2)` (y, x) as fractions of the frame (NaN where there was not exactly one object), the object
+    `counts` per frame, the net `travel` the caption's way, and the shape seen."""
+    one_object: bool
+    direction: bool
+    smooth: bool
+    background: bool
+    shape: bool
+    centroids: np.ndarray = field(repr=False)
+    counts: tuple = ()
+    travel: float = float("nan")
+    shape_seen: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(getattr(self, k) for k in MOTION_CHECKS)
+
+# %% ../nbs/02_metrics.ipynb #b1b3f4bf
+def _centroid(frame: torch.Tensor, color: str, obj: np.ndarray, background: np.ndarray) -> tuple[float, float]:
+    """Sub-pixel centre of the object `obj` (H, W) of `frame`: pixels weighted by how much of the object they hold
+    (edges are antialiased: a pixel between background and colour holds the fraction it is along that line)."""
+    rgb = np.array(COLORS[color], dtype=np.float32)
+    dist = np.sqrt(((frame.numpy() - rgb[:, None, None]) ** 2).sum(0))
+    weight = np.clip(1 - dist / max(np.sqrt(((background - rgb) ** 2).sum()), 1e-3), 0, 1)
+    weight = weight * ndimage.binary_dilation(obj, iterations=1)
+    ys, xs = np.indices(obj.shape)
+    return (ys * weight).sum() / weight.sum() + 0.5, (xs * weight).sum() / weight.sum() + 0.5
+
+
+def _track(video: torch.Tensor, color: str):
+    "Per frame: the object count, its centroid (y, x) / size, its shape, the background colour and the stray fraction."
+    c, t, h, w = video.shape
+    counts, cents, shapes, backgrounds, stray = [], [], [], [], []
+    for f in range(t):
+        frame = video[:, f].detach().float().cpu()
+        labels, areas = color_objects(frame, color)
+        rest = ~ndimage.binary_dilation(labels > 0, iterations=2)       # away from the object's soft edge
+        pix = frame.numpy()[:, rest] if rest.any() else frame.numpy().reshape(3, -1)
+        bg = np.median(pix, axis=1)
+        counts.append(len(areas))
+        backgrounds.append(bg)
+        stray.append((np.sqrt(((pix - bg[:, None]) ** 2).sum(0)) > 0.4).sum() / (h * w))
+        one = len(areas) == 1
+        cy, cx = _centroid(frame, color, labels == 1, bg) if one else (np.nan, np.nan)
+        cents.append((cy / h, cx / w))
+        shapes.append(tell_shape(labels == 1) if one else None)
+    return counts, np.array(cents), shapes, np.array(backgrounds), np.array(stray)
+
+# %% ../nbs/02_metrics.ipynb #ae006d2d
+def motion_check(video: torch.Tensor, caption: str, *, min_travel: float = 0.15,
+                 max_background_change: float = 0.1, max_stray: float = 0.02) -> MotionCheck:
+    "Does `video` `(3, T, H, W)` in [-1, 1], T >= 3, show what `caption` says? See the checks above."
+    check_video(video, "video", batched=False, channels=3)
+    color, shape, direction = parse_caption(caption)
+    min_travel = check_float(min_travel, "min_travel", min=0, max=1)
+    max_background_change = check_float(max_background_change, "max_background_change", min=0)
+    max_stray = check_float(max_stray, "max_stray", min=0, max=1)
+    if video.shape[1] < 3:
+        raise ValueError(f"video: expected at least 3 frames to judge motion, got shape {tuple(video.shape)}")
+    counts, cents, shapes, backgrounds, stray = _track(video, color)
+    one_object = all(n == 1 for n in counts)
+    axis = 0 if DIRECTIONS[direction][0] else 1                          # 0: y (up/down), 1: x (left/right)
+    travel, directional, smooth = float("nan"), False, False
+    if one_object:
+        along = (cents[:, axis] - cents[0, axis]) * DIRECTIONS[direction][axis]
+        travel = float(along[-1])
+        directional = travel >= min_travel and travel >= 2 * abs(cents[-1, 1 - axis] - cents[0, 1 - axis])
+        steps = np.diff(along)
+        med = np.median(steps)
+        smooth = bool(med > 0 and (steps >= 0.5 * med).all() and (steps <= 1.75 * med).all())
+    background = bool(np.abs(backgrounds - backgrounds.mean(0)).max() <= max_background_change
+                      and stray.max() <= max_stray)
+    told = [s for s in shapes if s is not None]
+    seen = max(set(told), key=told.count) if told else None
+    return MotionCheck(one_object, bool(directional), smooth, background, one_object and seen in (None, shape),
+                       cents, tuple(counts), travel, seen)
+
+# %% ../nbs/02_metrics.ipynb #d6587c8e
+def motion_pass_rate(videos: torch.Tensor, captions, **kwargs) -> dict:
+    """The motion yardstick over a set: `videos` `(B, 3, T, H, W)`, one caption each (`kwargs` go to `motion_check`).
+    Returns the rate of each check, of passing them all (`passed`), and the verdicts (`checks`)."""
+    check_video(videos, "videos", batched=True, channels=3)
+    if isinstance(captions, str) or len(captions) != len(videos):
+        got = "a string" if isinstance(captions, str) else f"{len(captions)}"
+        raise ValueError(f"captions: expected a list of {len(videos)} captions, one per video, got {got}")
+    checks = [motion_check(v, c, **kwargs) for v, c in zip(videos, captions)]
+    return dict({k: float(np.mean([getattr(m, k) for m in checks])) for k in (*MOTION_CHECKS, "passed")},
+                checks=checks)

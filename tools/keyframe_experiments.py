@@ -1,0 +1,111 @@
+"""The keyframe model's recipe study: train each variant, measure it, and record the figures that notebook
+`10_keyframes` prints (nbs/results/keyframes.json). Each run keeps its EMA weights every 250 steps, so the
+pass-rate curve can be measured afterwards.
+
+    python tools/keyframe_experiments.py train NAME                  # train one variant (resumes if interrupted)
+    python tools/keyframe_experiments.py measure NAME [--curve]      # 64 held-out captions, 50 steps; or the
+                                                                     #   curve: 32 captions, 25 steps per snapshot
+    python tools/keyframe_experiments.py measure-before              # the image LDM frame by frame
+    python tools/keyframe_experiments.py measure-old OLD_DIR         # the first recipe's models: a folder holding
+        # image_ldm/ and keyframes/ from commit e040df0 (git archive e040df0 data_samples/checkpoints | tar -x ...)
+
+Runs live in build/keyframe_runs/; the figures are merged into nbs/results/keyframes.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from videoldm_ref.autoencoder import load_autoencoder
+from videoldm_ref.image_ldm import load_image_ldm
+from videoldm_ref.keyframes import VideoLDM, keyframe_metrics, load_keyframes, train_keyframes
+from videoldm_ref.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS, RESULTS = ROOT / "build" / "keyframe_runs", ROOT / "nbs" / "results" / "keyframes.json"
+VARIANTS = {                                                            # name -> train_keyframes keywords
+    "v, zero terminal SNR, t uniform": dict(high_noise=0.0),
+    "v, zero terminal SNR, half the clips at t >= 700 (shipped)": dict(high_noise=0.5),
+}
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_")
+
+
+def record(name: str, **fields) -> None:
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.setdefault(name, {}).update(fields)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1))
+
+
+def figures(m: dict) -> dict:
+    return {k: [round(v[0], 4), round(v[1], 4)] for k, v in m.items() if k != "videos"}
+
+
+def train(name: str) -> None:
+    run = RUNS / slug(name)
+    ckpt, snaps = run / "ckpt", run / "snaps"
+    snaps.mkdir(parents=True, exist_ok=True)
+
+    def keep_snapshot(step, loss):                                      # the checkpoint of step - 1 is complete
+        done = ckpt / f"step-{step - 1:07d}"
+        if (step - 1) % 250 == 0 and done.exists():
+            shutil.copytree(done, snaps / done.name, dirs_exist_ok=True)
+
+    config = TrainConfig(steps=1500, batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine", ema_decay=0.995,
+                         ckpt_every=250)
+    _, result = train_keyframes(run / "model", config=config, ckpt_dir=ckpt, progress=False, on_step=keep_snapshot,
+                                **VARIANTS[name])
+    record(name, minutes=round(result.seconds / 60, 1))
+
+
+def snapshot_model(path: Path) -> VideoLDM:
+    "The EMA weights of a training checkpoint, as a `VideoLDM` on the shipped image LDM."
+    ldm = VideoLDM.from_image_ldm(load_image_ldm())
+    weights = load_file(path / "weights.safetensors")
+    with torch.no_grad():
+        for i, p in enumerate(p for p in ldm.parameters() if p.requires_grad):
+            p.copy_(weights[f"ema.{i}"])
+    return ldm.eval()
+
+
+def measure(name: str, curve: bool) -> None:
+    run, vae = RUNS / slug(name), load_autoencoder()
+    if curve:
+        points = []
+        for snap in sorted((run / "snaps").glob("step-*")):
+            m = keyframe_metrics(snapshot_model(snap), vae, n=32, num_steps=25)
+            points.append([int(snap.name[5:]), *figures(m)["pass"]])
+        record(name, curve=points)
+    else:
+        record(name, final=figures(keyframe_metrics(load_keyframes(run / "model"), vae)))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=("train", "measure", "measure-before", "measure-old"))
+    p.add_argument("name", nargs="?")
+    p.add_argument("--curve", action="store_true")
+    a = p.parse_args(argv)
+    if a.command == "measure-before":
+        m = keyframe_metrics(load_keyframes(), load_autoencoder(), image_only=True)
+        return record("before: the image LDM frame by frame", final=figures(m))
+    if a.command == "measure-old":
+        old = Path(a.name)
+        m = keyframe_metrics(load_keyframes(old / "keyframes", load_image_ldm(old / "image_ldm")), load_autoencoder())
+        return record("eps, scaled_linear (the first recipe)", final=figures(m))
+    if a.name not in VARIANTS:
+        p.error(f"name: expected one of {list(VARIANTS)}")
+    train(a.name) if a.command == "train" else measure(a.name, a.curve)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
