@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from videoldm_ref.data import (DIRECTIONS, CameraMotion, ClipDataset, FrameDataset, MovingShapes, VideoFolder,
-                               build_data_samples, data_samples_dir, load_sample_clip, resize_video,
+                               VideoList, build_data_samples, data_samples_dir, load_sample_clip, resize_video,
                                sample_clip_names)
 from videoldm_ref.media import read_video, write_video
 from videoldm_ref.metrics import psnr
@@ -76,8 +76,9 @@ def test_moving_shapes_is_deterministic_and_captioned():
     assert item["caption"] == f"a {item['color']} {item['shape']} moving {item['direction']}"
     captions = {a[i]["caption"] for i in range(20)}
     assert len(captions) > 5                                            # several colours, kinds and directions
-    with pytest.raises(ValueError, match="i: expected"):
+    with pytest.raises(IndexError, match="i: index 20 is out of range for 20 items"):
         a[20]
+    assert len(list(a)) == 20 and [x["caption"] for x in a][-1] == a[-1]["caption"]   # the sequence protocol
 
 
 def test_moving_shapes_moves_the_way_the_caption_says():
@@ -159,3 +160,22 @@ def test_frame_dataset():
     ds = FrameDataset(src)
     assert len(ds) == 15
     assert torch.equal(ds[7]["image"], src[1]["video"][:, 2]) and ds[7]["caption"] == src[1]["caption"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MovingShapes(3, frames=4, size=16),
+    lambda: CameraMotion(3, frames=4, size=16),
+    lambda: VideoList([torch.zeros(3, 5, 8, 8)] * 2),
+    lambda: ClipDataset(MovingShapes(2, frames=8, size=16), frames=4, stride=2),
+    lambda: FrameDataset(MovingShapes(2, frames=3, size=16)),
+])
+def test_datasets_follow_the_sequence_protocol(make):
+    ds = make()
+    items = list(ds)                                                    # iteration stops at IndexError
+    assert len(items) == len(ds) > 1
+    with pytest.raises(IndexError, match="out of range"):
+        ds[len(ds)]
+    with pytest.raises(IndexError, match="out of range"):
+        ds[-len(ds) - 1]
+    with pytest.raises(TypeError, match="integer index"):
+        ds["0"]

@@ -76,12 +76,49 @@ def test_conv_block_starts_as_identity_and_mixes_only_neighbouring_frames():
     assert d.max() == 0                                                 # nothing else moved
 
 
+def test_spatial_kernel_reaches_exactly_its_neighbours_in_the_neighbouring_frames():
+    torch.manual_seed(0)
+    block = TemporalConvBlock(8, 16, groups=4, spatial_kernel=3)
+    x, temb = torch.randn(2 * 6, 8, 9, 9), torch.randn(2 * 6, 16)
+    assert torch.equal(block(x, 6, temb), x)
+    for p in block.parameters():
+        nn.init.normal_(p, std=0.2)
+    block.norm1, block.norm2 = nn.Identity(), nn.Identity()
+    x2 = x.clone()
+    x2[3, :, 4, 4] += 1                                                 # video 0, frame 3, pixel (4, 4)
+    d = (block(x2, 6, temb) - block(x, 6, temb)).abs().amax(1)
+    # two (3, 3, 3) convolutions: +-2 frames and +-2 pixels, nothing beyond, the other video untouched
+    assert d[1:6, 2:7, 2:7].min() > 0
+    d[1:6, 2:7, 2:7] = 0
+    assert d.max() == 0
+
+
+def test_conv_block_context_is_per_video_and_starts_at_zero():
+    torch.manual_seed(0)
+    block = TemporalConvBlock(8, 16, groups=4, context_dim=6)
+    x, temb, ctx = torch.randn(2 * 4, 8, 3, 3), torch.randn(2 * 4, 16), torch.randn(2, 5, 6)
+    assert torch.equal(block(x, 4, temb, ctx), x)                       # zero-initialised: the identity
+    nn.init.normal_(block.conv2.weight, std=0.1)
+    nn.init.normal_(block.context_proj.weight, std=0.5)
+    ctx2 = ctx.clone()
+    ctx2[1] += 1                                                        # change the second video's caption only
+    d = (block(x, 4, temb, ctx2) - block(x, 4, temb, ctx)).abs().flatten(1).amax(1)
+    assert d[:4].max() == 0 and d[4:].min() > 1e-3
+    with pytest.raises(ValueError, match="context: expected"):
+        block(x, 4, temb)
+    with pytest.raises(ValueError, match="context: expected"):
+        block(x, 4, temb, ctx[:1])
+
+
 def test_conv_block_bad_inputs():
     block = TemporalConvBlock(8, 16, groups=4)
     with pytest.raises(ValueError, match="temb"):
         block(torch.randn(4, 8, 2, 2), 2)
     with pytest.raises(ValueError, match="groups"):
         TemporalConvBlock(10, groups=4)
+    for k in (0, 2, 9):
+        with pytest.raises(ValueError, match="spatial_kernel"):
+            TemporalConvBlock(8, groups=4, spatial_kernel=k)
     assert torch.equal(TemporalConvBlock(8, groups=4)(torch.ones(4, 8, 2, 2), 2), torch.ones(4, 8, 2, 2))
 
 
@@ -121,6 +158,23 @@ def test_attention_block_identity_windows_and_videos_independent():
     ctx2[1] += 1                                                        # video 1's caption
     changed = (block(x, 7, ctx2) - block(x, 7, ctx)).flatten(1).abs().amax(1)
     assert changed[:7].max() == 0 and changed[7:].min() > 0
+
+
+def test_spatial_position_tells_pixels_apart_and_nothing_else_changes():
+    torch.manual_seed(0)
+    plain = TemporalAttentionBlock(16, 12, head_dim=8)
+    placed = TemporalAttentionBlock(16, 12, head_dim=8, spatial_position=True)
+    placed.load_state_dict(plain.state_dict(), strict=False)            # the same weights, plus xy_embed
+    x, ctx = torch.randn(2 * 5, 16, 1, 1).expand(-1, -1, 4, 6).contiguous(), torch.randn(2, 3, 12)
+    assert torch.equal(placed(x, 5, ctx), x)                            # zero-initialised: the identity
+    nn.init.normal_(plain.proj_out.weight, std=0.2)
+    placed.proj_out.weight.data.copy_(plain.proj_out.weight)
+    flat, where = plain(x, 5, ctx), placed(x, 5, ctx)
+    # every pixel holds the same input: without positions every pixel gives the same output, with them they differ
+    assert (flat - flat[..., :1, :1]).abs().max() < 1e-5 and (where - where[..., :1, :1]).abs().amax() > 1e-3
+    with torch.no_grad():
+        placed.xy_embed[-1].weight.zero_(); placed.xy_embed[-1].bias.zero_()
+    assert torch.allclose(placed(x, 5, ctx), flat, atol=1e-6)
 
 
 def test_attention_block_bad_context():

@@ -15,8 +15,9 @@ import torch
 from einops import rearrange
 
 # %% auto #0
-__all__ = ['check_tensor', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video', 'video_to_frames',
-           'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype']
+__all__ = ['check_tensor', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video', 'check_index',
+           'video_to_frames', 'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device',
+           'default_dtype']
 
 # %% ../nbs/00_core.ipynb #bd02c022
 def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False) -> torch.Tensor:
@@ -118,6 +119,15 @@ def check_video(x, name: str = "video", *, batched: bool | None = None, channels
             raise ValueError(f"{name}: expected values in [{value_range[0]:g}, {value_range[1]:g}], "
                              f"got min {lo:.4g} and max {hi:.4g}{hint}")
     return x
+
+# %% ../nbs/00_core.ipynb #7c5b9f52
+def check_index(i, length: int, name: str = "i") -> int:
+    "Return `i` as a non-negative index into a sequence of `length`; `TypeError` for non-integers, `IndexError` outside."
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+        raise TypeError(f"{name}: expected an integer index, got {type(i).__name__} {i!r}")
+    if not -length <= i < length:
+        raise IndexError(f"{name}: index {int(i)} is out of range for {length} items")
+    return int(i) % length
 
 # %% ../nbs/00_core.ipynb #7528ff2b
 def video_to_frames(video: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .core import check_choice, check_float, check_int, check_path, check_video
+from .core import check_choice, check_float, check_index, check_int, check_path, check_video
 from .media import VIDEO_SUFFIXES, read_video, write_video
 
 # %% auto #0
@@ -116,7 +116,7 @@ class MovingShapes(Dataset):
         return self.n
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-self.n, max=self.n - 1) % self.n
+        i = check_index(i, self.n)
         rng = np.random.default_rng([self.seed, i])
         color, kind, direction = (rng.choice(list(COLORS)), rng.choice(SHAPES), rng.choice(list(DIRECTIONS)))
         s, t = self.size, self.frames
@@ -183,7 +183,7 @@ class CameraMotion(Dataset):
         return self._images[name]
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-self.n, max=self.n - 1) % self.n
+        i = check_index(i, self.n)
         rng = np.random.default_rng([self.seed, i])
         scene, motion = rng.choice(self.scenes), rng.choice(MOTIONS)
         img = self._image(scene)
@@ -228,7 +228,7 @@ class VideoFolder(Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-len(self), max=len(self) - 1) % len(self)
+        i = check_index(i, len(self))
         if i not in self._cache:
             video, fps = read_video(self.files[i], max_frames=self.max_frames)
             if self.size is not None:
@@ -252,7 +252,7 @@ class VideoList(Dataset):
         return len(self.videos)
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-len(self), max=len(self) - 1) % len(self)
+        i = check_index(i, len(self))
         return dict(video=self.videos[i], caption=self.captions[i], fps=self.fps)
 
 
@@ -275,7 +275,7 @@ class ClipDataset(Dataset):
         return len(self.windows)
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-len(self), max=len(self) - 1) % len(self)
+        i = check_index(i, len(self))
         index, start = self.windows[i]
         item = self.source[index]
         video = item["video"][:, start:start + (self.frames - 1) * self.stride + 1:self.stride]
@@ -293,7 +293,7 @@ class FrameDataset(Dataset):
         return len(self.frames)
 
     def __getitem__(self, i: int) -> dict:
-        i = check_int(i, "i", min=-len(self), max=len(self) - 1) % len(self)
+        i = check_index(i, len(self))
         index, t = self.frames[i]
         item = self.source[index]
         return dict(image=item["video"][:, t], caption=item["caption"], index=index, t=t)

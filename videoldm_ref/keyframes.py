@@ -158,7 +158,7 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
     """Video fine-tuning: insert temporal layers into `image_ldm` (default: the shipped demo one), train only them on
     `keyframe_clips` with `video_ldm_loss(high_noise=high_noise)`, save them to `out_dir` (as `save_dtype`: fp16
     halves the shipped file). `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and the `TrainResult`."""
-    config = config or TrainConfig(steps=1500, batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine",
+    config = config or TrainConfig(steps=3000, batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine",
                                    ema_decay=0.995, ckpt_every=100)
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()

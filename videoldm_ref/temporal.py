@@ -67,25 +67,35 @@ def check_frames(x: torch.Tensor, num_frames: int, name: str = "x") -> tuple[int
 
 # %% ../nbs/08_temporal_layers.ipynb #4dbe090d
 class TemporalConvBlock(nn.Module):
-    """GroupNorm, SiLU, Conv3d (3, 1, 1), + timestep embedding, GroupNorm, SiLU, dropout, Conv3d (zero-initialised),
-    residual: `x (B*T, C, H, W), temb (B*T, temb_channels) -> (B*T, C, H, W)`. GroupNorm statistics span the clip, or
-    with `frame_norm` each frame alone (then a frame only sees frames within 2 of it, which chunked decoding needs)."""
+    """GroupNorm, SiLU, Conv3d (3, k, k), + timestep embedding, GroupNorm, SiLU, dropout, Conv3d (zero-initialised),
+    residual: `x (B*T, C, H, W), temb (B*T, temb_channels) -> (B*T, C, H, W)`. The paper's kernel is time only
+    (`spatial_kernel=1`: k = 1); an odd `spatial_kernel` > 1 also reaches k x k neighbours in the frames before and
+    after. With `context_dim`, the mean of the conditioning tokens `context (B, S, context_dim)` is added beside the
+    timestep (zero-initialised): a path for the caption that the paper's block does not have. GroupNorm statistics span the clip, or with `frame_norm` each frame alone (then a frame only sees frames
+    within 2 of it, which chunked decoding needs)."""
 
     def __init__(self, channels: int, temb_channels: int | None = None, *, groups: int = 32, dropout: float = 0.0,
-                 frame_norm: bool = False):
+                 frame_norm: bool = False, spatial_kernel: int = 1, context_dim: int | None = None):
         super().__init__()
         channels, groups = check_int(channels, "channels", min=1), check_int(groups, "groups", min=1)
         if channels % groups:
             raise ValueError(f"groups: expected a divisor of channels={channels}, got {groups}")
         self.norm1, self.norm2 = nn.GroupNorm(groups, channels), nn.GroupNorm(groups, channels)
+        k = check_int(spatial_kernel, "spatial_kernel", min=1, max=7)
+        if k % 2 == 0:
+            raise ValueError(f"spatial_kernel: expected an odd size (the frame keeps its size), got {k}")
         self.frame_norm = frame_norm
-        self.conv1 = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0))
+        self.conv1 = nn.Conv3d(channels, channels, (3, k, k), padding=(1, k // 2, k // 2))
         self.temb_proj = nn.Linear(temb_channels, channels) if temb_channels else None
+        self.context_proj = nn.Linear(check_int(context_dim, "context_dim", min=1), channels) if context_dim else None
+        if self.context_proj is not None:
+            nn.init.zeros_(self.context_proj.weight); nn.init.zeros_(self.context_proj.bias)
         self.dropout = nn.Dropout(check_float(dropout, "dropout", min=0, max=1))
-        self.conv2 = nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0))
+        self.conv2 = nn.Conv3d(channels, channels, (3, k, k), padding=(1, k // 2, k // 2))
         nn.init.zeros_(self.conv2.weight); nn.init.zeros_(self.conv2.bias)
 
-    def forward(self, x: torch.Tensor, num_frames: int, temb: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, num_frames: int, temb: torch.Tensor | None = None,
+                context: torch.Tensor | None = None) -> torch.Tensor:
         b, t = check_frames(x, num_frames)
         v = rearrange(x, "(b t) c h w -> b c t h w", t=t)
         h = self.conv1(F.silu(self._norm(self.norm1, v)))
@@ -94,6 +104,11 @@ class TemporalConvBlock(nn.Module):
                 raise ValueError(f"temb: expected ({x.shape[0]}, {self.temb_proj.in_features}), one per frame, got "
                                  f"{None if temb is None else tuple(temb.shape)}")
             h = h + rearrange(self.temb_proj(F.silu(temb)), "(b t) c -> b c t 1 1", t=t)
+        if self.context_proj is not None:
+            if context is None or context.ndim != 3 or context.shape[0] != b:
+                raise ValueError(f"context: expected ({b}, S, {self.context_proj.in_features}), one per video, got "
+                                 f"{None if context is None else tuple(context.shape)}")
+            h = h + rearrange(self.context_proj(context.mean(1)), "b c -> b c 1 1 1")
         h = self.conv2(self.dropout(F.silu(self._norm(self.norm2, h))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
 
@@ -140,14 +155,16 @@ class TemporalAttention(nn.Module):
 # %% ../nbs/08_temporal_layers.ipynb #a172b35b
 class TemporalAttentionBlock(nn.Module):
     """Attention over frames at every pixel: `x (B*T, C, H, W), context (B, S, context_dim) -> (B*T, C, H, W)`.
-    Starts as the identity (zero-initialised output projection)."""
+    Starts as the identity (zero-initialised output projection). With `spatial_position`, each pixel's place in the
+    frame (its coordinates from -1 to 1, through a small MLP) is added beside the frame's: not in the paper."""
 
     def __init__(self, channels: int, context_dim: int | None = None, *, head_dim: int = 64,
-                 window: int | None = None, max_rows: int = 65_536):
+                 window: int | None = None, max_rows: int = 65_536, spatial_position: bool = False):
         super().__init__()
         c = check_int(channels, "channels", min=1)
         self.window = None if window is None else check_int(window, "window", min=1)
         self.pos_embed = TimestepEmbedding(c, 4 * c, out_dim=c)             # sinusoid of the frame -> MLP
+        self.xy_embed = nn.Sequential(nn.Linear(2, c), nn.SiLU(), nn.Linear(c, c)) if spatial_position else None
         self.norms = nn.ModuleList(nn.LayerNorm(c) for _ in range(4 if context_dim else 3))
         self.ff_in = FeedForward(c, mult=4, activation_fn="geglu")
         self.attn = TemporalAttention(c, head_dim=head_dim, max_rows=max_rows)
@@ -163,6 +180,10 @@ class TemporalAttentionBlock(nn.Module):
         frames = get_timestep_embedding(torch.arange(t, device=x.device), h.shape[-1], flip_sin_to_cos=True,
                                         downscale_freq_shift=0).to(h.dtype)
         h = h + self.pos_embed(frames)
+        if self.xy_embed is not None:
+            y, x_ = (torch.linspace(-1, 1, n, device=x.device, dtype=h.dtype) for n in x.shape[2:])
+            yx = torch.stack(torch.meshgrid(y, x_, indexing="ij"), -1).view(hw, 1, 2)    # (h w) 1 2
+            h = h + self.xy_embed(yx).repeat(b, 1, 1)
         norm = iter(self.norms)
         h = h + self.ff_in(next(norm)(h))
         h = h + self.attn(next(norm)(h), mask=window_mask(t, self.window, x.device))

@@ -35,26 +35,30 @@ __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameCo
 # %% ../nbs/09_video_unet.ipynb #9e997d7e
 @dataclass
 class FrameContext:
-    "Set by `VideoUNet.forward` for its video blocks: frames per video and the `(B, T)` image-only flags."
+    """Set by `VideoUNet.forward` for its video blocks: frames per video, the `(B, T)` image-only flags and the
+    conditioning tokens `(B, S, D)`, one set per video."""
     num_frames: int = 1
     image_only_indicator: torch.Tensor | None = None
+    context: torch.Tensor | None = None
 
 
 class VideoResnetBlock(nn.Module):
     "A spatial `ResnetBlock2D`, then a `TemporalConvBlock` on its output, mixed by an `AlphaBlender`."
 
     def __init__(self, spatial: ResnetBlock2D, frames: FrameContext, *, dropout: float = 0.0,
-                 frame_norm: bool = False):
+                 frame_norm: bool = False, spatial_kernel: int = 1, context_dim: int | None = None):
         super().__init__()
         self.spatial, self.frames = spatial, frames
         self.temporal = TemporalConvBlock(spatial.out_channels, spatial.time_emb_proj.in_features if
                                           spatial.time_emb_proj is not None else None,
-                                          groups=spatial.norm2.num_groups, dropout=dropout, frame_norm=frame_norm)
+                                          groups=spatial.norm2.num_groups, dropout=dropout, frame_norm=frame_norm,
+                                          spatial_kernel=spatial_kernel, context_dim=context_dim)
         self.blend = AlphaBlender()
 
     def forward(self, input_tensor: torch.Tensor, temb: torch.Tensor | None = None, *args, **kwargs) -> torch.Tensor:
         x = self.spatial(input_tensor, temb, *args, **kwargs)
-        return self.blend(x, self.temporal(x, self.frames.num_frames, temb), self.frames.image_only_indicator)
+        temporal = self.temporal(x, self.frames.num_frames, temb, self.frames.context)
+        return self.blend(x, temporal, self.frames.image_only_indicator)
 
 
 class VideoTransformerBlock(nn.Module):
@@ -62,12 +66,12 @@ class VideoTransformerBlock(nn.Module):
     gradient_checkpointing = False                                      # set by ModelMixin.enable_gradient_checkpointing
 
     def __init__(self, spatial: Transformer2DModel, frames: FrameContext, *, head_dim: int = 64,
-                 window: int | None = None):
+                 window: int | None = None, spatial_position: bool = False):
         super().__init__()
         self.spatial, self.frames = spatial, frames
         channels = spatial.config.in_channels
         self.temporal = TemporalAttentionBlock(channels, spatial.config.cross_attention_dim, head_dim=head_dim,
-                                               window=window)
+                                               window=window, spatial_position=spatial_position)
         self.blend = AlphaBlender()
 
     def forward(self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None, *args,
@@ -85,14 +89,17 @@ class VideoTransformerBlock(nn.Module):
 # %% ../nbs/09_video_unet.ipynb #8f19bbc3
 def insert_temporal_layers(model: nn.Module, frames: FrameContext, *, conv: bool = True, attention: bool = True,
                            window: int | None = None, head_dim: int = 64, dropout: float = 0.0,
-                           frame_norm: bool = False) -> nn.Module:
+                           frame_norm: bool = False, spatial_kernel: int = 1,
+                           conv_context_dim: int | None = None, spatial_position: bool = False) -> nn.Module:
     "Replace, in place, every `ResnetBlock2D` (`conv`) and `Transformer2DModel` (`attention`) of `model` by its video block."
     for name, module in list(model.named_modules()):
         parent, _, child = name.rpartition(".")
         if isinstance(module, ResnetBlock2D) and conv:
-            video = VideoResnetBlock(module, frames, dropout=dropout, frame_norm=frame_norm)
+            video = VideoResnetBlock(module, frames, dropout=dropout, frame_norm=frame_norm,
+                                     spatial_kernel=spatial_kernel, context_dim=conv_context_dim)
         elif isinstance(module, Transformer2DModel) and attention:
-            video = VideoTransformerBlock(module, frames, head_dim=head_dim, window=window)
+            video = VideoTransformerBlock(module, frames, head_dim=head_dim, window=window,
+                                          spatial_position=spatial_position)
         else:
             continue
         setattr(model.get_submodule(parent), child, video)
@@ -115,14 +122,18 @@ class VideoUNet(ModelMixin, ConfigMixin):
 
     @register_to_config
     def __init__(self, unet_config: dict, temporal_conv: bool = True, temporal_attention: bool = True,
-                 attention_window: int | None = None, head_dim: int = 64, dropout: float = 0.0):
+                 attention_window: int | None = None, head_dim: int = 64, dropout: float = 0.0,
+                 conv_spatial_kernel: int = 1, conv_context: bool = False, attention_position: bool = False):
         super().__init__()
         if not (temporal_conv or temporal_attention):
             raise ValueError("temporal_conv, temporal_attention: expected at least one of them to be True")
         self.frames = FrameContext()
         self.unet = UNet2DConditionModel.from_config({k: v for k, v in unet_config.items() if not k.startswith("_")})
         insert_temporal_layers(self.unet, self.frames, conv=temporal_conv, attention=temporal_attention,
-                               window=attention_window, head_dim=head_dim, dropout=dropout)
+                               window=attention_window, head_dim=head_dim, dropout=dropout,
+                               spatial_kernel=conv_spatial_kernel,
+                               conv_context_dim=self.unet.config.cross_attention_dim if conv_context else None,
+                               spatial_position=attention_position)
 
     @classmethod
     def from_unet2d(cls, unet: UNet2DConditionModel, **temporal_config) -> "VideoUNet":
@@ -168,6 +179,7 @@ class VideoUNet(ModelMixin, ConfigMixin):
         if timestep.shape != (b,):
             raise ValueError(f"timestep: expected a scalar or ({b},), one per video, got shape {tuple(timestep.shape)}")
         self.frames.num_frames, self.frames.image_only_indicator = t, image_only_indicator
+        self.frames.context = encoder_hidden_states
         out = self.unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
                         encoder_hidden_states=encoder_hidden_states.repeat_interleave(t, 0)).sample
         return rearrange(out, "(b t) c h w -> b c t h w", b=b)
