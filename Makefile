@@ -6,17 +6,28 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export readme docs data-samples checkpoints clean
+.PHONY: demo test install lock export readme docs data-samples checkpoints clean
 
-$(STAMP): settings.ini setup.py pyproject.toml
+$(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install pip==26.3
 	# torch and torchvision first, pinned, so that nothing else pulls in another build
 	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -e ".[dev]"
+	# every other package at the version constraints.txt pins (`make lock` updates it)
+	$(BIN)/pip install -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## pin today's versions: install into a clean venv from settings.ini's ranges, write what it got to constraints.txt
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install pip==26.3
+	build/lock-venv/bin/pip install torch==2.14.1 torchvision==0.29.1
+	build/lock-venv/bin/pip install -e ".[dev]"
+	head -3 constraints.txt > build/constraints.txt
+	build/lock-venv/bin/pip freeze --exclude-editable >> build/constraints.txt
+	mv build/constraints.txt constraints.txt && rm -rf build/lock-venv
 
 ## the main job: writes outputs/demo.mp4 and prints its path
 demo: $(STAMP)

@@ -34,9 +34,32 @@ def test_demo_generates_a_video_from_a_caption(tmp_path, capsys):
 
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo.txt")]) == 2
-    assert "path: expected a .mp4 or .gif" in capsys.readouterr().err
+    assert "out: expected a .mp4 or .gif" in capsys.readouterr().err
+    (tmp_path / "folder.mp4").mkdir()
+    assert main(["demo", "--out", str(tmp_path / "folder.mp4")]) == 2
+    assert "which is a directory" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "file" / "demo.mp4")]) == 2   # refused before any sampling
+    err = capsys.readouterr().err
+    assert err.startswith("videoldm-ref: error: out: cannot make the folder") and err.count("\n") == 1
     assert main(["data-samples", "--source", str(tmp_path / "missing.whl"), "--out", str(tmp_path)]) == 2
     assert "source" in capsys.readouterr().err
+
+
+def test_unknown_caption_words_are_reported_in_one_line(tmp_path, capsys):
+    out = tmp_path / "v.gif"
+    assert main(["demo", "--out", str(out), "--steps", "1", "--caption", "a purple circle moving right"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("videoldm-ref: warning: captions: 'a purple circle moving right': unknown words ['purple'] "
+                      "are read as <unk>") and out.exists()
+
+
+def test_runtime_failures_exit_1_without_a_traceback(monkeypatch, capsys):
+    import videoldm_ref.cli as cli
+    def full_disk(*a, **k): raise OSError(28, "No space left on device")
+    monkeypatch.setattr(cli, "demo", full_disk)
+    assert main(["demo"]) == 1
+    assert capsys.readouterr().err == "videoldm-ref: error: OSError: [Errno 28] No space left on device\n"
 
 
 def test_console_script_is_installed():

@@ -99,27 +99,49 @@ def snapshot(d):
     return {p: p.read_bytes() for p in Path(d).rglob("*") if p.is_file()}
 
 
-def test_corrupt_checkpoint_raises_and_overwrites_nothing(tmp_path):
+def test_a_damaged_checkpoint_falls_back_to_the_newest_intact_one(tmp_path):
+    full = run()
     run(tmp_path, steps=20)
-    (tmp_path / "step-0000020" / "weights.safetensors").write_bytes(b"not safetensors")
-    before = snapshot(tmp_path)
-    with pytest.raises(ValueError, match="corrupt"):
-        run(tmp_path)
-    assert snapshot(tmp_path) == before
+    (tmp_path / "step-0000020" / "weights.safetensors").write_bytes(b"not safetensors")   # a copy cut short
+    with pytest.warns(UserWarning, match="step-0000020 is corrupt.*resuming from step-0000010"):
+        resumed = run(tmp_path)
+    assert resumed.resumed_from == 10 and resumed.history == full.history
 
 
-def test_truncated_state_raises(tmp_path):
+@pytest.mark.parametrize("damage", ["weights", "truncated state", "state lacking a key"])
+def test_no_intact_checkpoint_raises_and_changes_nothing(tmp_path, damage):
     run(tmp_path, steps=10)
-    (tmp_path / "step-0000010" / "state.json").write_text("{")
-    with pytest.raises(ValueError, match="corrupt"):
-        run(tmp_path)
+    folder = tmp_path / "step-0000010"
+    if damage == "weights":
+        (folder / "weights.safetensors").write_bytes(b"not safetensors")
+    elif damage == "truncated state":
+        (folder / "state.json").write_text("{")
+    else:
+        state = json.loads((folder / "state.json").read_text()); del state["optim_groups"]
+        (folder / "state.json").write_text(json.dumps(state))
+    before, model = snapshot(tmp_path), net()
+    weights = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="no intact checkpoint .*step-0000010 is corrupt"):
+        fit(model, loss_fn, Points(), TrainConfig(**CFG), ckpt_dir=tmp_path, device="cpu", progress=False)
+    assert snapshot(tmp_path) == before and all(torch.equal(a, b) for a, b in zip(model.parameters(), weights))
 
 
-def test_missing_checkpoint_folder_member_raises(tmp_path):
+def test_a_missing_latest_checkpoint_falls_back(tmp_path):
     run(tmp_path, steps=10)
     (tmp_path / "latest.json").write_text(json.dumps({"checkpoint": "step-0000099"}))
-    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
-        run(tmp_path)
+    with pytest.warns(UserWarning, match="step-0000099 is missing"):
+        assert run(tmp_path).resumed_from == 10
+    (tmp_path / "latest.json").unlink()                                 # the folders alone decide
+    assert read_checkpoint(tmp_path)[1]["step"] == 40
+    with pytest.raises(FileNotFoundError, match="ckpt_dir: no checkpoint in"):
+        read_checkpoint(tmp_path / "step-0000040")
+
+
+def test_a_killed_save_leaves_nothing_behind(tmp_path):
+    run(tmp_path, steps=10)
+    leftover = tmp_path / ".step-0000020.tmp-99999"                     # what a save killed mid-way leaves
+    leftover.mkdir(); (leftover / "weights.safetensors").write_bytes(b"half")
+    assert run(tmp_path).resumed_from == 10 and not leftover.exists()
 
 
 def test_checkpoint_of_another_model_raises_and_overwrites_nothing(tmp_path):

@@ -44,6 +44,14 @@ VARIANTS = {                                          # name -> train_keyframes 
     "ablation: temporal attention only": dict(high_noise=0.5, temporal_config=dict(temporal_conv=False)),
     "temporal attention that knows where each pixel is": dict(high_noise=0.5,
                                                              temporal_config=dict(attention_position=True)),
+    "pixel coordinates, batch 8, half the clips at t >= 900": dict(
+        high_noise=0.5, high_t=900, batch_size=8, temporal_config=dict(attention_position=True)),
+    "pixel coordinates, batch 8, 80% of the clips at t >= 900": dict(
+        high_noise=0.8, high_t=900, batch_size=8, temporal_config=dict(attention_position=True)),
+    # the probe's recipe (tools/direction_gap.py: the noisiest steps alone), meant as the first of two stages
+    "stage 1: pixel coordinates, only t >= 900, 500 steps": dict(
+        high_noise=1.0, high_t=900, batch_size=8, steps=500, lr_schedule="constant", warmup=0, ema_decay=None,
+        temporal_config=dict(attention_position=True)),
 }
 
 
@@ -73,8 +81,9 @@ def train(name: str) -> None:
             shutil.copytree(done, snaps / done.name, dirs_exist_ok=True)
 
     keywords = dict(VARIANTS[name])
-    config = TrainConfig(steps=keywords.pop("steps", 1500), batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine", ema_decay=0.995,
-                         ckpt_every=250)
+    config = TrainConfig(steps=keywords.pop("steps", 1500), batch_size=keywords.pop("batch_size", 4), lr=5e-4,
+                         warmup=keywords.pop("warmup", 100), lr_schedule=keywords.pop("lr_schedule", "cosine"),
+                         ema_decay=keywords.pop("ema_decay", 0.995), ckpt_every=250)
     _, result = train_keyframes(run / "model", config=config, ckpt_dir=ckpt, progress=False, on_step=keep_snapshot,
                                 **keywords)
     record(name, minutes=round(result.seconds / 60, 1))
@@ -84,9 +93,10 @@ def snapshot_model(path: Path, name: str) -> VideoLDM:
     "The EMA weights of a training checkpoint of variant `name`, as a `VideoLDM` on the shipped image LDM."
     ldm = VideoLDM.from_image_ldm(load_image_ldm(), **VARIANTS[name].get("temporal_config", {}))
     weights = load_file(path / "weights.safetensors")
+    key = "ema.{}" if "ema.0" in weights else None                      # runs without EMA: the weights themselves
     with torch.no_grad():
-        for i, p in enumerate(p for p in ldm.parameters() if p.requires_grad):
-            p.copy_(weights[f"ema.{i}"])
+        for i, ((k, p)) in enumerate((k, p) for k, p in ldm.named_parameters() if p.requires_grad):
+            p.copy_(weights[key.format(i)] if key else weights[f"model.{k}"])
     return ldm.eval()
 
 

@@ -15,7 +15,8 @@ from diffusers import AutoencoderKL
 from einops import rearrange
 from torch.utils.data import ConcatDataset
 
-from .core import check_choice, check_float, check_int, check_path, check_video, named_config, seed_everything
+from .core import (check_choice, check_float, check_int, check_path, check_type, check_video,
+                               load_pretrained, named_config, seed_everything)
 from .data import CameraMotion, FrameDataset, MovingShapes, VideoList, load_sample_clip
 from .train import TrainConfig, fit
 
@@ -53,6 +54,7 @@ def downsampling_factor(vae: AutoencoderKL) -> int:
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
     "The number of parameters of `model` (only those requiring gradients with `trainable_only`)."
+    check_type(model, "model", torch.nn.Module)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 # %% ../nbs/05_autoencoder.ipynb #5dbbeee1
@@ -66,6 +68,7 @@ def encode_video(vae: AutoencoderKL, video: torch.Tensor, *, chunk_size: int = 1
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Encode `video` `(B, 3, T, H, W)` in [-1, 1] to scaled latents `(B, c, T, H/f, W/f)`, `chunk_size` frames
     of one video at a time. The latent is the posterior's mean, or a sample of it with `sample=True`."""
+    check_type(vae, "vae", AutoencoderKL)
     check_video(video, "video", batched=True, channels=vae.config.in_channels)
     chunk_size = check_int(chunk_size, "chunk_size", min=1)
     f = downsampling_factor(vae)
@@ -86,6 +89,7 @@ def encode_video(vae: AutoencoderKL, video: torch.Tensor, *, chunk_size: int = 1
 @torch.no_grad()
 def decode_video(vae: AutoencoderKL, latents: torch.Tensor, *, chunk_size: int = 16) -> torch.Tensor:
     "Decode scaled latents `(B, c, T, h, w)` to a video `(B, 3, T, h f, w f)`, clamped to [-1, 1], in chunks."
+    check_type(vae, "vae", AutoencoderKL)
     check_video(latents, "latents", batched=True, channels=vae.config.latent_channels, value_range=None)
     chunk_size = check_int(chunk_size, "chunk_size", min=1)
     param = next(vae.parameters())
@@ -183,5 +187,4 @@ def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None 
 def load_autoencoder(path: str | os.PathLike | None = None) -> AutoencoderKL:
     "The shipped demo autoencoder (or the one saved at `path`), in eval mode."
     from videoldm_ref.data import data_samples_dir
-    path = check_path(path or data_samples_dir() / "checkpoints" / "autoencoder", "path", is_dir=True)
-    return AutoencoderKL.from_pretrained(path, low_cpu_mem_usage=False).eval()
+    return load_pretrained(AutoencoderKL, path or data_samples_dir() / "checkpoints" / "autoencoder")

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -40,8 +42,15 @@ def demo(out: str | Path = "outputs/demo.mp4", *, caption: str = DEMO_CAPTION, s
     from videoldm_ref.autoencoder import load_autoencoder
     from videoldm_ref.keyframes import load_keyframes, sample_video
     out = check_path(out, "out", must_exist=False)
-    if out.suffix.lower() not in (".mp4", ".gif"):
-        raise ValueError(f"path: expected a .mp4 or .gif file, got {str(out)!r}")
+    if out.suffix.lower() not in (".mp4", ".gif") or out.is_dir():
+        raise ValueError(f"out: expected a .mp4 or .gif file to write, got {str(out)!r}"
+                         + (", which is a directory" if out.is_dir() else ""))
+    try:                                                                # refused now, not after the sampling
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"out: cannot make the folder of {str(out)!r} ({e.strerror})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ValueError(f"out: the folder {str(out.parent)!r} is not writable")
     if not isinstance(caption, str):
         raise TypeError(f"caption: expected a string, got {type(caption).__name__}")
     scale = check_int(scale, "scale", min=1, max=16)
@@ -111,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     "Run the `videoldm-ref` command line with `argv` (default: `sys.argv[1:]`); returns the exit code."
     parser = _parser()
     args = parser.parse_args(argv)
+    show = warnings.showwarning                                         # warnings as one line each, no source
+    warnings.showwarning = lambda msg, *a, **k: print(f"videoldm-ref: warning: {msg}", file=sys.stderr)
     try:
         if args.command == "demo":
             print(demo(args.out, caption=args.caption, seed=args.seed, num_steps=args.steps))
@@ -124,7 +135,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(path)
         else:
             parser.print_help()
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError) as e:          # the arguments: fix them and rerun
         print(f"videoldm-ref: error: {e}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as e:                                # the machine: disk, permissions, memory
+        print(f"videoldm-ref: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("videoldm-ref: interrupted (a training resumes from its last checkpoint when run again)", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = show
     return 0

@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #a11f6ec2
 from __future__ import annotations
 
+import math
 import os
 import random
 from pathlib import Path
@@ -13,15 +14,19 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 from einops import rearrange
+from safetensors import safe_open
 
 # %% auto #0
-__all__ = ['check_tensor', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video', 'check_index',
-           'video_to_frames', 'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device',
-           'default_dtype']
+__all__ = ['WEIGHTS_NAME', 'check_tensor', 'check_type', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video',
+           'check_index', 'memory_bytes', 'check_alloc', 'check_steps', 'video_to_frames', 'frames_to_video',
+           'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype', 'check_pretrained',
+           'load_pretrained']
 
 # %% ../nbs/00_core.ipynb #bd02c022
-def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False) -> torch.Tensor:
-    "Raise `TypeError` unless `x` is a tensor, `ValueError` unless it has `ndim` dimensions (and a float dtype)."
+def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
+                 finite: bool = False) -> torch.Tensor:
+    """Raise `TypeError` unless `x` is a tensor, `ValueError` unless it has `ndim` dimensions (and a float dtype, and
+    no NaN or inf with `finite`: one NaN would otherwise flow silently through every step after it)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if ndim is not None:
@@ -31,7 +36,19 @@ def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, float
             raise ValueError(f"{name}: expected {want} dimensions, got {x.ndim} with shape {tuple(x.shape)}")
     if floating and not x.is_floating_point():
         raise ValueError(f"{name}: expected a floating point tensor, got dtype {x.dtype}")
+    if finite and x.is_floating_point():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf of {x.numel()}")
     return x
+
+
+def check_type(v, name: str, cls: type | tuple[type, ...]):
+    "Return `v`, or raise `TypeError` naming `name` when it is not an instance of `cls` (a model class, say)."
+    if not isinstance(v, cls):
+        want = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise TypeError(f"{name}: expected {'an' if want[0] in 'AEIOU' else 'a'} {want}, got {type(v).__name__}")
+    return v
 
 
 def check_int(v, name: str, *, min: int | None = None, max: int | None = None) -> int:
@@ -86,7 +103,8 @@ def check_video(x, name: str = "video", *, batched: bool | None = None, channels
     """Check that `x` is a video and return it unchanged.
 
     A video is a float tensor `(C, T, H, W)`, or `(B, C, T, H, W)` when batched (`batched=None` accepts both),
-    with `channels` channels, `frames` frames and values in `value_range` (within `atol`; `None` skips the check).
+    with `channels` channels, `frames` frames and values in `value_range` (within `atol`; `None` allows any finite
+    value).
     Raises `TypeError`/`ValueError` whose message starts with `name`."""
     ndim = {None: (4, 5), True: 5, False: 4}[batched]
     layout = {4: "(C, T, H, W)", 5: "(B, C, T, H, W)"}
@@ -118,6 +136,8 @@ def check_video(x, name: str = "video", *, batched: bool | None = None, channels
             hint = " (pixels in [0, 255]? use x / 127.5 - 1)" if hi > 2 else ""
             raise ValueError(f"{name}: expected values in [{value_range[0]:g}, {value_range[1]:g}], "
                              f"got min {lo:.4g} and max {hi:.4g}{hint}")
+    elif not bool(torch.isfinite(x).all()):                            # latents and features: any range, never NaN
+        raise ValueError(f"{name}: contains NaN or inf")
     return x
 
 # %% ../nbs/00_core.ipynb #7c5b9f52
@@ -128,6 +148,36 @@ def check_index(i, length: int, name: str = "i") -> int:
     if not -length <= i < length:
         raise IndexError(f"{name}: index {int(i)} is out of range for {length} items")
     return int(i) % length
+
+# %% ../nbs/00_core.ipynb #a437a801
+def memory_bytes(device: str | torch.device = "cpu") -> int:
+    "The total memory of `device`: the GPU's for CUDA, else the machine's RAM."
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device.index or 0).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_alloc(shape: Sequence[int], name: str, *, dtype: torch.dtype = torch.float32,
+                device: str | torch.device = "cpu", limit: int | None = None) -> tuple[int, ...]:
+    """Return `shape` as a tuple of positive ints, or raise `ValueError` naming `name` when a tensor of that shape
+    and `dtype` would need more than `limit` bytes (default: all the memory of `device`)."""
+    shape = tuple(check_int(s, f"{name}: every size", min=1) for s in shape)
+    need = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    limit = memory_bytes(device) if limit is None else limit
+    if need > limit:
+        raise ValueError(f"{name}: a tensor of shape {shape} would need {need / 2**30:,.1f} GiB, more than the "
+                         f"{limit / 2**30:,.1f} GiB of {torch.device(device)} memory")
+    return shape
+
+# %% ../nbs/00_core.ipynb #04ce1cdb
+def check_steps(t, num_steps: int, name: str = "t") -> torch.Tensor:
+    "Return the diffusion steps `t` (a tensor), or raise `ValueError` unless every one lies in `[0, num_steps)`."
+    check_tensor(t, name)
+    if t.numel() and (float(t.min()) < 0 or float(t.max()) > num_steps - 1):
+        raise ValueError(f"{name}: expected steps in [0, {num_steps - 1}], got [{float(t.min()):g}, {float(t.max()):g}]")
+    return t
+
 
 # %% ../nbs/00_core.ipynb #7528ff2b
 def video_to_frames(video: torch.Tensor) -> torch.Tensor:
@@ -185,3 +235,45 @@ def default_dtype(device: str | torch.device | None = None) -> torch.dtype:
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
+
+# %% ../nbs/00_core.ipynb #a9dc11e4
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"                  # diffusers' name for a model's weights
+
+
+def check_pretrained(cls, path, name: str = "path") -> Path:
+    """Check that `path` holds a `cls` (a diffusers `ModelMixin`) in the diffusers layout, before anything is loaded:
+    `FileNotFoundError` for a missing folder, config or safetensors file (a pickled `.bin` is never read), `ValueError`
+    for an unreadable config or weights that do not fit it (missing, unexpected or misshapen tensors)."""
+    path = check_path(path, name, is_dir=True)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{name}: no config.json in {path}: not a saved model folder")
+    try:
+        config = cls.load_config(path)
+        with torch.device("meta"):
+            model = cls.from_config(config)
+    except Exception as e:                                              # JSON errors, unknown keys, wrong types
+        raise ValueError(f"{name}: cannot build a {cls.__name__} from {path / 'config.json'}: {e}") from None
+    weights = path / WEIGHTS_NAME
+    if not weights.is_file():
+        pickled = " (it holds a pickled .bin, which is never loaded: save it with safe_serialization=True)" \
+            if any(path.glob("*.bin")) else ""
+        raise FileNotFoundError(f"{name}: no {WEIGHTS_NAME} in {path}{pickled}")
+    try:
+        with safe_open(weights, "pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:
+        raise ValueError(f"{name}: {weights} is not a readable safetensors file: {e}") from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    misshapen = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])
+    if missing or unexpected or misshapen:
+        example = (missing or unexpected or misshapen)[0]
+        raise ValueError(f"{name}: the weights in {path} do not fit its config: {len(missing)} tensors missing, "
+                         f"{len(unexpected)} unexpected, {len(misshapen)} of another shape (such as {example!r})")
+    return path
+
+
+def load_pretrained(cls, path, name: str = "path"):
+    "`cls.from_pretrained(path)` in eval mode, safetensors only, after `check_pretrained` has passed."
+    path = check_pretrained(cls, path, name)
+    return cls.from_pretrained(path, use_safetensors=True, low_cpu_mem_usage=False).eval()

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .core import check_choice, check_float, check_index, check_int, check_path, check_video
+from .core import check_alloc, check_choice, check_float, check_index, check_int, check_path, check_video
 from .media import VIDEO_SUFFIXES, read_video, write_video
 
 # %% auto #0
@@ -42,6 +42,7 @@ def resize_video(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if not (isinstance(size, (tuple, list)) and len(size) == 2):
         raise ValueError(f"size: expected (height, width), got {size!r}")
     h, w = (check_int(s, "size", min=1) for s in size)
+    check_alloc((video.shape[0], video.shape[1], h, w), "size")
     _, _, H, W = video.shape
     crop_h, crop_w = (H, round(H * w / h)) if W * h > H * w else (round(W * h / w), W)
     y, x = (H - crop_h) // 2, (W - crop_w) // 2
@@ -111,6 +112,7 @@ class MovingShapes(Dataset):
         self.n, self.frames = check_int(n, "n", min=1), check_int(frames, "frames", min=1)
         self.size, self.seed = check_int(size, "size", min=8), check_int(seed, "seed", min=0)
         self.fps = check_float(fps, "fps", min=0, open_min=True)
+        check_alloc((3, self.frames, self.size, self.size), "frames and size")     # one clip must fit in memory
 
     def __len__(self) -> int:
         return self.n
@@ -169,6 +171,7 @@ class CameraMotion(Dataset):
         if len(size) != 2:
             raise ValueError(f"size: expected an int or (height, width), got {size!r}")
         self.size = tuple(check_int(s, "size", min=8) for s in size)
+        check_alloc((3, self.frames, *self.size), "frames and size")
         self.seed = check_int(seed, "seed", min=0)
         self.fps = check_float(fps, "fps", min=0, open_min=True)
         self.scenes = list(SCENES) if scenes is None else [check_choice(s, "scenes", SCENES) for s in scenes]
@@ -286,6 +289,10 @@ class FrameDataset(Dataset):
     "Every frame of every video of `source`, on its own. Items: `image (C, H, W)`, `caption`, `index`, `t`."
 
     def __init__(self, source: Dataset):
+        if not (hasattr(source, "__len__") and hasattr(source, "__getitem__")):
+            raise TypeError(f"source: expected a dataset of videos (len and [i]), got {type(source).__name__}")
+        if len(source) and not (isinstance(source[0], dict) and "video" in source[0]):
+            raise TypeError(f"source: expected items that are dicts with a 'video', got {type(source[0]).__name__}")
         self.source = source
         self.frames = [(i, t) for i in range(len(source)) for t in range(source[i]["video"].shape[1])]
 

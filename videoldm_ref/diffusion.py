@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler
 
-from .core import check_choice, check_float, check_int, check_tensor, make_generator
+from .core import check_alloc, check_choice, check_float, check_int, check_tensor, make_generator
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PREDICTION_TYPES', 'ModelFn', 'make_betas', 'NoiseSchedule', 'zero_snr_betas', 'q_sample', 'v_target',
@@ -29,7 +29,7 @@ def make_betas(kind: str = "scaled_linear", num_steps: int = 1000, beta_start: f
                beta_end: float | None = None) -> torch.Tensor:
     "The `num_steps` betas of a `linear`, `scaled_linear` or `cosine` schedule, float32."
     check_choice(kind, "kind", SCHEDULES)
-    num_steps = check_int(num_steps, "num_steps", min=2)
+    num_steps = check_int(num_steps, "num_steps", min=2, max=100_000)
     start, end = SCHEDULES[kind]
     start = start if beta_start is None else check_float(beta_start, "beta_start", min=0, max=1, open_min=True)
     end = end if beta_end is None else check_float(beta_end, "beta_end", min=0, max=1, open_min=True)
@@ -37,9 +37,9 @@ def make_betas(kind: str = "scaled_linear", num_steps: int = 1000, beta_start: f
         return torch.linspace(start, end, num_steps, dtype=torch.float32)
     if kind == "scaled_linear":
         return torch.linspace(start**0.5, end**0.5, num_steps, dtype=torch.float32) ** 2
-    abar = lambda s: math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
-    betas = [min(1 - abar((i + 1) / num_steps) / abar(i / num_steps), 0.999) for i in range(num_steps)]
-    return torch.tensor(betas, dtype=torch.float32)
+    s = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
+    abar = torch.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
+    return (1 - abar[1:] / abar[:-1]).clamp(max=0.999).float()
 
 
 class NoiseSchedule:
@@ -166,6 +166,8 @@ def _model_x0_eps(model_fn, x, t_int, schedule, prediction_type, clip_denoised):
     pred = model_fn(x, t)
     if pred.shape != x.shape:
         raise ValueError(f"model_fn: expected an output of shape {tuple(x.shape)}, got {tuple(pred.shape)}")
+    if not torch.isfinite(pred).all():                                  # stop here, not with a NaN video at the end
+        raise FloatingPointError(f"model_fn: returned NaN or inf at step {int(t_int)}")
     x0, eps = to_x0_eps(pred, x, t, schedule, prediction_type)
     if clip_denoised is not None:
         x0 = x0.clamp(-clip_denoised, clip_denoised)
@@ -174,9 +176,9 @@ def _model_x0_eps(model_fn, x, t_int, schedule, prediction_type, clip_denoised):
 
 def _start(shape, x_T, generator, device, dtype):
     if x_T is not None:
-        check_tensor(x_T, "x_T", floating=True)
-        return x_T
-    return torch.randn(tuple(shape), generator=generator, dtype=dtype).to(device)
+        return check_tensor(x_T, "x_T", floating=True, finite=True)
+    shape = check_alloc(shape, "shape", dtype=dtype, device=device)
+    return torch.randn(shape, generator=generator, dtype=dtype).to(device)
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -17,7 +18,8 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from .autoencoder import decode_video, encode_video, load_autoencoder, save_pretrained_atomic
-from .core import check_float, check_int, check_path, check_tensor, make_generator, named_config, seed_everything
+from .core import (check_float, check_int, check_path, check_pretrained, check_steps, check_tensor,
+                               check_type, load_pretrained, make_generator, named_config, seed_everything)
 from .data import COLORS, DIRECTIONS, MOTIONS, SCENES, SHAPES, FrameDataset, MovingShapes, data_samples_dir
 from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided, make_timesteps
 from .metrics import frame_features, frechet_distance
@@ -82,8 +84,22 @@ class WordTextEncoder(ModelMixin, ConfigMixin):
         ids = [[self.index.get(w, 1) for w in re.findall(r"[a-z]+", c.lower())][:n] for c in captions]
         return torch.tensor([row + [0] * (n - len(row)) for row in ids], dtype=torch.long)
 
+    def unseen_words(self, caption: str) -> tuple[list[str], list[str]]:
+        "The words of `caption` the encoder does not see: those outside `vocab` and those past `max_words`."
+        if not isinstance(caption, str):
+            raise TypeError(f"caption: expected a string, got {type(caption).__name__}")
+        words = re.findall(r"[a-z]+", caption.lower())
+        n = self.config.max_words
+        return [w for w in words[:n] if w not in self.index], words[n:]
+
     def forward(self, captions: Sequence[str]) -> torch.Tensor:
         ids = self.tokenize(captions).to(self.position.device)
+        for c in dict.fromkeys(captions):                             # each distinct caption once
+            unknown, cut = self.unseen_words(c)
+            if unknown or cut:
+                warnings.warn(f"captions: {c!r}: " + "; ".join(
+                    ([f"unknown words {unknown} are read as <unk>"] if unknown else []) +
+                    ([f"words past the first {self.config.max_words} are cut: {cut}"] if cut else [])), stacklevel=2)
         pad = ids == 0
         x = self.embed(ids) + self.position
         x = self.encoder(x, src_key_padding_mask=pad & ~pad.all(1, keepdim=True))
@@ -132,6 +148,7 @@ class ImageLDM(nn.Module):
                              f"got shape {tuple(latents.shape)}")
         if len(captions) != latents.shape[0]:
             raise ValueError(f"captions: expected {latents.shape[0]}, one per latent, got {len(captions)}")
+        check_steps(t, self.schedule.num_steps)
         context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
         return self.unet(latents, t, encoder_hidden_states=context).sample
 
@@ -149,8 +166,10 @@ class ImageLDM(nn.Module):
         path = check_path(path, "path", is_dir=True)
         diffusion = (DiffusionConfig.from_scheduler(DDIMScheduler.load_config(path / "scheduler"))
                      if (path / "scheduler").is_dir() else None)
-        return cls(UNet2DConditionModel.from_pretrained(path / "unet", low_cpu_mem_usage=False),
-                   WordTextEncoder.from_pretrained(path / "text_encoder", low_cpu_mem_usage=False), diffusion).eval()
+        unet = check_pretrained(UNet2DConditionModel, path / "unet")          # both checked before either loads
+        text_encoder = check_pretrained(WordTextEncoder, path / "text_encoder")
+        return cls(load_pretrained(UNet2DConditionModel, unet), load_pretrained(WordTextEncoder, text_encoder),
+                   diffusion).eval()
 
 
 # %% ../nbs/07_image_ldm.ipynb #afbe0999
@@ -161,8 +180,9 @@ def sample_images(ldm: ImageLDM, vae: AutoencoderKL, captions: Sequence[str], *,
     "Draw one image `(3, H, W)` per caption: a batch `(B, 3, H, W)` in [-1, 1]."
     if isinstance(captions, str) or not len(captions):
         raise TypeError("captions: expected a non-empty list of strings")
+    check_type(ldm, "ldm", ImageLDM), check_type(vae, "vae", AutoencoderKL)
     guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
-    size = latent_size or ldm.unet.config.sample_size
+    size = ldm.unet.config.sample_size if latent_size is None else check_int(latent_size, "latent_size", min=1)
     device = next(ldm.parameters()).device
     cond = ldm.text_encoder(list(captions))
     uncond = ldm.text_encoder([""] * len(captions))

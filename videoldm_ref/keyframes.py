@@ -16,7 +16,8 @@ from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
 from .autoencoder import decode_video, encode_video, load_autoencoder
-from .core import check_choice, check_float, check_int, check_path, check_tensor, make_generator, seed_everything
+from .core import (check_choice, check_float, check_int, check_path, check_steps, check_tensor,
+                               check_type, make_generator, seed_everything)
 from .data import ClipDataset, MovingShapes, VideoList, data_samples_dir, load_sample_clip
 from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided
 from .image_ldm import ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
@@ -54,6 +55,7 @@ class VideoLDM(nn.Module):
                 image_only_indicator: torch.Tensor | None = None) -> torch.Tensor:
         if len(captions) != len(latents):
             raise ValueError(f"captions: expected {len(latents)}, one per video, got {len(captions)}")
+        check_steps(t, self.schedule.num_steps)
         context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
         return self.unet(latents, t, context, image_only_indicator)
 
@@ -76,10 +78,11 @@ def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, 
     "Draw one video per caption: `(B, 3, frames, H, W)` in [-1, 1]."
     if isinstance(captions, str) or not len(captions):
         raise TypeError("captions: expected a non-empty list of strings")
+    check_type(ldm, "ldm", VideoLDM), check_type(vae, "vae", AutoencoderKL)
     frames = check_int(frames, "frames", min=1)
     guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
     cfg = ldm.unet.unet.config
-    size = latent_size or cfg.sample_size
+    size = cfg.sample_size if latent_size is None else check_int(latent_size, "latent_size", min=1)
     device = next(ldm.parameters()).device
     b = len(captions)
     flags = torch.full((b, frames), image_only, dtype=torch.bool, device=device)
@@ -153,19 +156,20 @@ def _collate(items):
 def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = None,
                     vae: AutoencoderKL | None = None, config: TrainConfig | None = None,
                     temporal_config: dict | None = None, n_clips: int = 1000, high_noise: float = 0.5,
-                    ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
+                    high_t: int = 700, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
                     save_dtype: torch.dtype | None = torch.float16, on_step=None):
     """Video fine-tuning: insert temporal layers into `image_ldm` (default: the shipped demo one), train only them on
-    `keyframe_clips` with `video_ldm_loss(high_noise=high_noise)`, save them to `out_dir` (as `save_dtype`: fp16
-    halves the shipped file). `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and the `TrainResult`."""
+    `keyframe_clips` with `video_ldm_loss(high_noise=high_noise, high_t=high_t)`, save them to `out_dir` (as
+    `save_dtype`: fp16 halves the shipped file). `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and
+    the `TrainResult`."""
     config = config or TrainConfig(steps=3000, batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine",
                                    ema_decay=0.995, ckpt_every=100)
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()
     data = LatentClips(vae, keyframe_clips("train", n_synthetic=n_clips, seed=config.seed))
     ldm = VideoLDM.from_image_ldm(image_ldm, **(temporal_config or {}))
-    result = fit(ldm, video_ldm_loss(high_noise=high_noise), data, config, ckpt_dir=ckpt_dir, device="cpu",
-                 progress=progress, collate_fn=_collate, on_step=on_step)
+    result = fit(ldm, video_ldm_loss(high_noise=high_noise, high_t=high_t), data, config, ckpt_dir=ckpt_dir,
+                 device="cpu", progress=progress, collate_fn=_collate, on_step=on_step)
     if result.ema is not None:
         result.ema.copy_to([p for p in ldm.parameters() if p.requires_grad])
     ldm.save_temporal(out_dir, dtype=save_dtype)
@@ -191,6 +195,7 @@ def keyframe_metrics(ldm: VideoLDM, vae: AutoencoderKL, *, n: int = 64, frames: 
     `seed + i`), against those clips. Returns `(mean, standard error)` pairs: `pass` and the rate of each check of
     the motion yardstick, `tc` (temporal consistency, and `tc_data` of the clips), `fd` (Frechet distance of frame
     features to the clips' frames; its error from 50 bootstrap resamplings of the videos); and `videos`."""
+    check_type(ldm, "ldm", VideoLDM), check_type(vae, "vae", AutoencoderKL)
     n, batch = check_int(n, "n", min=2), check_int(batch, "batch", min=1)
     data = MovingShapes(n, frames=frames, seed=check_int(seed, "seed", min=0))
     items = [data[i] for i in range(n)]

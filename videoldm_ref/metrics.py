@@ -22,8 +22,8 @@ __all__ = ['MOTION_CHECKS', 'psnr', 'temporal_consistency', 'flicker', 'frechet_
 
 # %% ../nbs/02_metrics.ipynb #218f4160
 def _check_pair(x: torch.Tensor, y: torch.Tensor, names: tuple[str, str]) -> None:
-    check_tensor(x, names[0], floating=True)
-    check_tensor(y, names[1], floating=True)
+    check_tensor(x, names[0], floating=True, finite=True)
+    check_tensor(y, names[1], floating=True, finite=True)
     if x.shape != y.shape:
         raise ValueError(f"{names[1]}: expected the shape of {names[0]} {tuple(x.shape)}, got {tuple(y.shape)}")
 

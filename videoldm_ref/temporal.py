@@ -133,6 +133,8 @@ class TemporalAttention(nn.Module):
 
     def __init__(self, dim: int, context_dim: int | None = None, head_dim: int = 64, max_rows: int = 65_536):
         super().__init__()
+        dim = check_int(dim, "dim", min=1)
+        context_dim = None if context_dim is None else check_int(context_dim, "context_dim", min=1)
         self.heads = max(1, dim // check_int(head_dim, "head_dim", min=1))
         if dim % self.heads:
             raise ValueError(f"head_dim: {dim} channels do not split into heads of {head_dim}")

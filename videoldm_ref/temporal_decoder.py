@@ -18,7 +18,8 @@ from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
 from .autoencoder import decode_video, encode_video, load_autoencoder, save_pretrained_atomic
-from .core import check_choice, check_float, check_int, check_path, check_tensor, check_video, seed_everything
+from .core import (check_choice, check_float, check_int, check_path, check_tensor, check_type,
+                               check_video, load_pretrained, seed_everything)
 from .data import CameraMotion, ClipDataset, MovingShapes, VideoList, data_samples_dir, load_sample_clip
 from .metrics import flicker, frame_features, frechet_distance, psnr
 from .temporal import AlphaBlender, TemporalConvBlock
@@ -101,6 +102,7 @@ def decode_video_temporal(decoder: TemporalDecoder, latents: torch.Tensor, *, ch
                           overlap: int | None = None) -> torch.Tensor:
     """Decode scaled latents `(B, c, T, h, w)` to a video `(B, 3, T, H, W)` in [-1, 1], `chunk_size` frames at a time
     with `overlap` (default: `decoder.temporal_radius`) frames of context on each side."""
+    check_type(decoder, "decoder", TemporalDecoder)
     check_video(latents, "latents", batched=True, channels=decoder.config.vae_config["latent_channels"],
                 value_range=None)
     chunk_size = check_int(chunk_size, "chunk_size", min=1)
@@ -269,8 +271,7 @@ def train_temporal_decoder(out_dir: str | os.PathLike, *, vae: AutoencoderKL | N
 
 def load_temporal_decoder(path: str | os.PathLike | None = None) -> TemporalDecoder:
     "The shipped temporal decoder (`data_samples/checkpoints/temporal_decoder`), or the one saved at `path`."
-    path = check_path(path or data_samples_dir() / "checkpoints" / "temporal_decoder", "path", is_dir=True)
-    return TemporalDecoder.from_pretrained(path, low_cpu_mem_usage=False).eval()
+    return load_pretrained(TemporalDecoder, path or data_samples_dir() / "checkpoints" / "temporal_decoder")
 
 # %% ../nbs/11_temporal_decoder.ipynb #563eac24
 def clip_features(videos: torch.Tensor) -> torch.Tensor:

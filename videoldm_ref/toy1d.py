@@ -41,6 +41,9 @@ def toy_videos(n: int, frames: int = 8, *, drift: float = 0.02, generator: torch
 # %% ../nbs/04_toy_alignment.ipynb #bc55f897
 def timestep_embedding(t: torch.Tensor, dim: int, num_steps: int = 1000) -> torch.Tensor:
     "Sinusoidal embedding `(N, dim)` of steps `t` `(N,)` scaled to [0, 1000)."
+    check_tensor(t, "t", ndim=1)
+    if check_int(dim, "dim", min=2) % 2:
+        raise ValueError(f"dim: expected an even number (half sines, half cosines), got {dim}")
     half = dim // 2
     freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device) / half)
     angles = (t.float() * 1000 / num_steps)[:, None] * freqs[None]
@@ -52,7 +55,8 @@ class ScalarDenoiser(nn.Module):
 
     def __init__(self, hidden: int = 64, depth: int = 3, num_steps: int = 200):
         super().__init__()
-        self.num_steps = num_steps
+        hidden, depth = check_int(hidden, "hidden", min=1), check_int(depth, "depth", min=1)
+        self.num_steps = check_int(num_steps, "num_steps", min=2)
         self.inp = nn.Linear(1 + 32, hidden)
         self.blocks = nn.ModuleList(nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden)) for _ in range(depth))
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 1))
@@ -103,6 +107,8 @@ class ToyVideoModel(nn.Module):
 
     def __init__(self, image_model: ScalarDenoiser, heads: int = 4):
         super().__init__()
+        if not isinstance(image_model, ScalarDenoiser):
+            raise TypeError(f"image_model: expected a ScalarDenoiser, got {type(image_model).__name__}")
         self.image_model = image_model.requires_grad_(False)
         hidden = image_model.inp.out_features
         self.temporal = nn.ModuleList(TemporalAttention1D(hidden, heads) for _ in image_model.blocks)
@@ -136,6 +142,7 @@ def sample_toy(model: nn.Module, schedule: NoiseSchedule, num_videos: int, frame
 def toy_metrics(samples: torch.Tensor, reference: torch.Tensor) -> dict:
     "`w1` (per-frame 1-Wasserstein distance to `reference`) and `spread` (mean std across each video's frames)."
     from scipy.stats import wasserstein_distance
-    check_tensor(samples, "samples", ndim=2)
+    check_tensor(samples, "samples", ndim=2, floating=True, finite=True)
+    check_tensor(reference, "reference", ndim=1, floating=True, finite=True)
     return dict(w1=float(wasserstein_distance(samples.flatten().numpy(), reference.numpy())),
                 spread=float(samples.std(1).mean()))

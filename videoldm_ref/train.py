@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -58,6 +59,8 @@ class TrainConfig:
 # %% ../nbs/06_training.ipynb #6a2d1889
 def lr_multiplier(config: TrainConfig) -> Callable[[int], float]:
     "The factor on `config.lr` at each step: linear warm-up, then constant or a cosine decay to 0."
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     def factor(step: int) -> float:
         warm = min(1.0, (step + 1) / config.warmup) if config.warmup else 1.0
         if config.lr_schedule == "constant":
@@ -96,6 +99,12 @@ def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimiz
                     ema: EMAModel | None, state: dict, keep: int = 2) -> Path:
     "Write a checkpoint folder for `state['step']` atomically, point `latest.json` at it, keep the newest `keep`."
     ckpt_dir = check_path(ckpt_dir, "ckpt_dir", must_exist=False)
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        raise TypeError(f"state: expected a dict with an int 'step', got {state!r:.80}")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     name = f"step-{state['step']:07d}"
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -109,8 +118,8 @@ def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimiz
         tensors.update({f"ema.{i}": p.detach().cpu().contiguous() for i, p in enumerate(e.pop("shadow_params"))})
         ema_meta = e
     meta = dict(state, model=_model_signature(model), optim_groups=opt["param_groups"], ema=ema_meta)
+    _clear_leftovers(ckpt_dir)
     tmp = ckpt_dir / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_file(tensors, tmp / "weights.safetensors")
     (tmp / "state.json").write_text(json.dumps(meta, indent=1))
@@ -123,22 +132,53 @@ def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimiz
     return final
 
 
-def read_checkpoint(ckpt_dir: str | os.PathLike) -> tuple[dict, dict]:
-    "Read and check the latest checkpoint of `ckpt_dir` (tensors, state) without applying it."
-    ckpt_dir = check_path(ckpt_dir, "ckpt_dir", is_dir=True)
+def _clear_leftovers(ckpt_dir: Path) -> None:
+    "Remove the temporary folders of saves that were killed mid-way (only one run writes to a `ckpt_dir`)."
+    for tmp in ckpt_dir.glob(".step-*.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_folder(folder: Path) -> tuple[dict, dict]:
+    "One checkpoint folder's tensors and state; `ValueError` when any part is missing or damaged."
     try:
-        name = json.loads((ckpt_dir / "latest.json").read_text())["checkpoint"]
-        state = json.loads((ckpt_dir / name / "state.json").read_text())
-        tensors = load_file(ckpt_dir / name / "weights.safetensors")
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"ckpt_dir: no complete checkpoint in {str(ckpt_dir)!r} ({e.filename} missing)") from None
-    except (json.JSONDecodeError, KeyError, SafetensorError, OSError) as e:
-        raise ValueError(f"ckpt_dir: the checkpoint in {str(ckpt_dir)!r} is corrupt ({type(e).__name__}: {e})") from None
+        state = json.loads((folder / "state.json").read_text())
+        lacking = {"step", "history", "model", "optim_groups", "ema"} - set(state)
+        if lacking:
+            raise KeyError(f"state.json lacks {sorted(lacking)}")
+        tensors = load_file(folder / "weights.safetensors")
+    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, OSError) as e:
+        raise ValueError(f"{folder.name} is corrupt ({type(e).__name__}: {e})") from None
     return tensors, state
 
 
+def read_checkpoint(ckpt_dir: str | os.PathLike) -> tuple[dict, dict]:
+    """Read and check the newest intact checkpoint of `ckpt_dir` (tensors, state) without applying it: the one
+    `latest.json` names, else the others newest first, each damaged one skipped with a warning."""
+    ckpt_dir = check_path(ckpt_dir, "ckpt_dir", is_dir=True)
+    names = sorted((p.name for p in ckpt_dir.glob("step-*") if p.is_dir()), reverse=True)
+    try:
+        latest = json.loads((ckpt_dir / "latest.json").read_text())["checkpoint"]
+        names = [latest] + [n for n in names if n != latest]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        pass                                                            # no pointer: the folders alone decide
+    if not names:
+        raise FileNotFoundError(f"ckpt_dir: no checkpoint in {str(ckpt_dir)!r}")
+    damaged = []
+    for name in names:
+        try:
+            tensors, state = _read_folder(ckpt_dir / name)
+        except ValueError as e:
+            damaged.append(str(e) if (ckpt_dir / name).is_dir() else f"{name} is missing")
+            continue
+        if damaged:
+            warnings.warn(f"ckpt_dir: skipped {'; '.join(damaged)}; resuming from {name}", stacklevel=2)
+        return tensors, state
+    raise ValueError(f"ckpt_dir: no intact checkpoint in {str(ckpt_dir)!r}: {'; '.join(damaged)}")
+
+
 def load_checkpoint(ckpt_dir, model, optimizer, ema) -> dict:
-    "Restore `model`, `optimizer` and `ema` from the latest checkpoint of `ckpt_dir`; return its state."
+    """Restore `model`, `optimizer` and `ema` from the newest intact checkpoint of `ckpt_dir`; return its state.
+    Everything is checked before anything is applied: a checkpoint that does not fit changes nothing."""
     tensors, state = read_checkpoint(ckpt_dir)
     want, got = _model_signature(model), state.get("model")
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
@@ -149,15 +189,21 @@ def load_checkpoint(ckpt_dir, model, optimizer, ema) -> dict:
                          f"missing {missing[:3]}, unexpected {unexpected[:3]})")
     if (ema is None) != (state.get("ema") is None):
         raise ValueError("ckpt_dir: the checkpoint and this run disagree on EMA (ema_decay)")
-    model.load_state_dict(weights)
+    groups = state["optim_groups"]
+    if [len(g.get("params", ())) for g in groups] != [len(g["params"]) for g in optimizer.param_groups]:
+        raise ValueError("ckpt_dir: the checkpoint's optimiser holds other parameters than this run's")
     opt_state = {}
     for k, v in tensors.items():
         if k.startswith("optim."):
             _, i, name = k.split(".", 2)
             opt_state.setdefault(int(i), {})[name] = v
-    optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim_groups"]})
     if ema is not None:
-        shadow = [tensors[f"ema.{i}"] for i in range(len(ema.shadow_params))]
+        shadow = [tensors.get(f"ema.{i}") for i in range(len(ema.shadow_params))]
+        if any(s is None or s.shape != p.shape for s, p in zip(shadow, ema.shadow_params)):
+            raise ValueError("ckpt_dir: the checkpoint's EMA weights do not fit this model")
+    model.load_state_dict(weights)
+    optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
+    if ema is not None:
         ema.load_state_dict(dict(state["ema"], shadow_params=shadow))
     return state
 
@@ -193,7 +239,8 @@ def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: Tra
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config))
     ema = EMAModel(params, decay=config.ema_decay) if config.ema_decay is not None else None
     history, start = [], 0
-    if ckpt_dir is not None and (Path(ckpt_dir) / "latest.json").exists():
+    if ckpt_dir is not None and Path(ckpt_dir).is_dir() and any(Path(ckpt_dir).glob("step-*")):
+        _clear_leftovers(Path(ckpt_dir))
         state = load_checkpoint(ckpt_dir, model, optimizer, ema)
         history, start = list(state["history"]), int(state["step"])
         sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config), last_epoch=start - 1)

@@ -19,6 +19,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.resnet import ResnetBlock2D
 from diffusers.models.transformers.transformer_2d import Transformer2DModel, Transformer2DModelOutput
 from einops import rearrange
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -251,9 +252,15 @@ def save_temporal(unet: VideoUNet, path: str | os.PathLike, *, dtype: torch.dtyp
 def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel) -> VideoUNet:
     "A `VideoUNet` of the image `unet` with the temporal layers saved at `path` (loaded strictly)."
     path = check_path(path, "path", is_dir=True)
-    settings = json.loads((path / TEMPORAL_CONFIG).read_text())
+    for name in (TEMPORAL_CONFIG, TEMPORAL_WEIGHTS):
+        if not (path / name).is_file():
+            raise FileNotFoundError(f"path: no {name} in {path}: not a folder written by save_temporal")
+    try:
+        settings = json.loads((path / TEMPORAL_CONFIG).read_text())
+        state = load_file(path / TEMPORAL_WEIGHTS)
+    except (json.JSONDecodeError, SafetensorError, OSError) as e:
+        raise ValueError(f"path: the temporal layers in {path} are damaged ({type(e).__name__}: {e})") from None
     video = VideoUNet.from_unet2d(unet, **settings)
-    state = load_file(path / TEMPORAL_WEIGHTS)
     expected = {k: v.shape for k, v in video.state_dict().items() if _is_temporal(k)}
     misfit = set(state) ^ set(expected) | {k for k in set(state) & set(expected) if state[k].shape != expected[k]}
     if misfit:
