@@ -162,6 +162,9 @@ CASES = {
         (lambda: video_unet.build_video_unet("tiny")(torch.zeros(1, 4, 8, 8), 1, torch.zeros(1, 3, 32)), ValueError,
          "sample"),
         (lambda: video_unet.benchmark_video_unet(frames=0), ValueError, "frames"),
+        (lambda: video_unet.per_frame("unet", V, 1, None), TypeError, "unet: expected a UNet2DConditionModel"),
+        (lambda: video_unet.insert_temporal_layers("model", None), TypeError, "model: expected a Module"),
+        (lambda: video_unet.insert_temporal_layers(torch.nn.Linear(1, 1), None), TypeError, "frames: expected a"),
     ],
     "temporal_decoder": [
         (lambda: temporal_decoder.TemporalDecoder.from_autoencoder("vae"), TypeError, "vae"),
@@ -171,6 +174,7 @@ CASES = {
         (lambda: temporal_decoder.temporal_decoder_loss(disc_weight=-1), ValueError, "disc_weight"),
         (lambda: temporal_decoder.EncodedClips("vae", data.MovingShapes(2)), TypeError, "vae"),
         (lambda: temporal_decoder.clip_features(NAN), ValueError, "videos: contains NaN"),
+        (lambda: temporal_decoder.adaptive_weight("a", "b", "c"), TypeError, "rec_loss: expected a torch.Tensor"),
     ],
     "autoencoder": [
         (lambda: autoencoder.decode_video("vae", V), TypeError, "vae: expected an AutoencoderKL, got str"),

@@ -47,7 +47,7 @@ def check_type(v, name: str, cls: type | tuple[type, ...]):
     "Return `v`, or raise `TypeError` naming `name` when it is not an instance of `cls` (a model class, say)."
     if not isinstance(v, cls):
         want = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
-        raise TypeError(f"{name}: expected {'an' if want[0] in 'AEIOU' else 'a'} {want}, got {type(v).__name__}")
+        raise TypeError(f"{name}: expected {'an' if want[0] in 'AEIO' else 'a'} {want}, got {type(v).__name__}")
     return v
 
 

@@ -209,6 +209,8 @@ class DecoderGAN(nn.Module):
 
 def adaptive_weight(rec_loss: torch.Tensor, adv_loss: torch.Tensor, last_layer: torch.Tensor) -> torch.Tensor:
     "`||grad rec|| / (||grad adv|| + 1e-4)` at `last_layer`, clamped to [0, 1e4] and detached (the LDM paper's)."
+    for x, name in ((rec_loss, "rec_loss"), (adv_loss, "adv_loss"), (last_layer, "last_layer")):
+        check_tensor(x, name, floating=True)
     g_rec = torch.autograd.grad(rec_loss, last_layer, retain_graph=True)[0]
     g_adv = torch.autograd.grad(adv_loss, last_layer, retain_graph=True)[0]
     return (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0, 1e4).detach()

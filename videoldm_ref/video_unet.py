@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .autoencoder import count_parameters
-from .core import check_path, check_tensor, named_config
+from .core import check_path, check_tensor, check_type, named_config
 from .image_ldm import UNET_CONFIGS
 from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
 
@@ -93,6 +93,7 @@ def insert_temporal_layers(model: nn.Module, frames: FrameContext, *, conv: bool
                            frame_norm: bool = False, spatial_kernel: int = 1,
                            conv_context_dim: int | None = None, spatial_position: bool = False) -> nn.Module:
     "Replace, in place, every `ResnetBlock2D` (`conv`) and `Transformer2DModel` (`attention`) of `model` by its video block."
+    check_type(model, "model", nn.Module), check_type(frames, "frames", FrameContext)
     for name, module in list(model.named_modules()):
         parent, _, child = name.rpartition(".")
         if isinstance(module, ResnetBlock2D) and conv:
@@ -214,6 +215,8 @@ class VideoUNet(ModelMixin, ConfigMixin):
 # %% ../nbs/09_video_unet.ipynb #033267d8
 def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep, context: torch.Tensor) -> torch.Tensor:
     "Run an image `unet` on every frame of `sample` `(B, C, T, H, W)`: the reference a `VideoUNet` is checked against."
+    check_type(unet, "unet", UNet2DConditionModel)
+    check_tensor(sample, "sample", ndim=5, floating=True), check_tensor(context, "context", ndim=3)
     b, _, t = sample.shape[:3]
     timestep = torch.as_tensor(timestep).expand(b) if torch.as_tensor(timestep).ndim == 0 else torch.as_tensor(timestep)
     out = unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
