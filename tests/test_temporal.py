@@ -59,34 +59,31 @@ def test_check_frames_names_the_argument():
         check_frames(torch.zeros(6, 2, 3), 3)
 
 
-def test_conv_block_starts_as_identity_and_mixes_only_neighbouring_frames():
+def _change_from_one_pixel(block, videos, size, frame, pixel):
+    """Randomise `block` (a fresh one must be the identity), drop its GroupNorms (whose clip-wide statistics reach
+    everywhere), nudge one pixel of `frame` (a row of the (B*6, 8, size, size) input) and return where the output moved:
+    `(B*6, size, size)`."""
     torch.manual_seed(0)
-    block = TemporalConvBlock(8, 16, groups=4)
-    x, temb = torch.randn(3 * 6, 8, 5, 5), torch.randn(3 * 6, 16)
+    x, temb = torch.randn(videos * 6, 8, size, size), torch.randn(videos * 6, 16)
     assert torch.equal(block(x, 6, temb), x)
     for p in block.parameters():
         nn.init.normal_(p, std=0.2)
-    # without GroupNorm's clip-wide statistics, the receptive field is exactly +-2 frames at the same pixel
     block.norm1, block.norm2 = nn.Identity(), nn.Identity()
     x2 = x.clone()
-    x2[6 + 3, :, 2, 2] += 1                                             # video 1, frame 3, pixel (2, 2)
-    d = (block(x2, 6, temb) - block(x, 6, temb)).abs().amax(1)
+    x2[(frame, slice(None), *pixel)] += 1
+    return (block(x2, 6, temb) - block(x, 6, temb)).abs().amax(1)
+
+
+def test_conv_block_starts_as_identity_and_mixes_only_neighbouring_frames():
+    d = _change_from_one_pixel(TemporalConvBlock(8, 16, groups=4), 3, 5, 6 + 3, (2, 2))   # video 1, frame 3
+    # the receptive field is exactly +-2 frames at the same pixel
     assert d[6 + 1:6 + 6, 2, 2].min() > 0 and d[6 + 0, 2, 2] == 0
     d[6 + 1:6 + 6, 2, 2] = 0
     assert d.max() == 0                                                 # nothing else moved
 
 
 def test_spatial_kernel_reaches_exactly_its_neighbours_in_the_neighbouring_frames():
-    torch.manual_seed(0)
-    block = TemporalConvBlock(8, 16, groups=4, spatial_kernel=3)
-    x, temb = torch.randn(2 * 6, 8, 9, 9), torch.randn(2 * 6, 16)
-    assert torch.equal(block(x, 6, temb), x)
-    for p in block.parameters():
-        nn.init.normal_(p, std=0.2)
-    block.norm1, block.norm2 = nn.Identity(), nn.Identity()
-    x2 = x.clone()
-    x2[3, :, 4, 4] += 1                                                 # video 0, frame 3, pixel (4, 4)
-    d = (block(x2, 6, temb) - block(x, 6, temb)).abs().amax(1)
+    d = _change_from_one_pixel(TemporalConvBlock(8, 16, groups=4, spatial_kernel=3), 2, 9, 3, (4, 4))  # video 0
     # two (3, 3, 3) convolutions: +-2 frames and +-2 pixels, nothing beyond, the other video untouched
     assert d[1:6, 2:7, 2:7].min() > 0
     d[1:6, 2:7, 2:7] = 0
