@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import videoldm_ref
 from videoldm_ref.cli import main
@@ -81,6 +82,20 @@ def test_train_command_knows_every_shipped_model(capsys):
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, capsys):
+    out = ["--out", str(tmp_path / "m")]
+    assert main(["train", "keyframes", "--device", "gpu0", *out]) == 2
+    assert "--device: expected a torch device" in capsys.readouterr().err
+    assert main(["train", "autoencoder", "--minutes", "5", *out]) == 2
+    assert "only `train keyframes` takes them" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["train", "keyframes", "--device", "cuda", *out]) == 2
+        assert "CUDA is not available" in capsys.readouterr().err
+    assert main(["train", "keyframes", "--minutes", "-1", *out]) == 2
+    assert "--minutes" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
 
 
 def test_motion_report_gives_the_yardsticks_verdict_in_one_line():

@@ -57,6 +57,21 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_a_time_limit_stops_at_a_checkpoint_and_the_run_goes_on(tmp_path, monkeypatch):
+    import videoldm_ref.train as T
+    clock = iter(range(0, 10_000, 2))                                    # every step "takes" two seconds
+    monkeypatch.setattr(T.time, "time", lambda: next(clock))
+    part = fit(net(), loss_fn, Points(), TrainConfig(**CFG), ckpt_dir=tmp_path, device="cpu", progress=False,
+               time_limit=15)
+    assert 5 <= len(part.history) < CFG["steps"]                           # stopped early, not on a ckpt_every step
+    assert read_checkpoint(tmp_path)[1]["step"] == len(part.history)     # and checkpointed where it stopped
+    monkeypatch.undo()
+    rest = run(tmp_path)
+    assert rest.resumed_from == len(part.history) and rest.history == run().history
+    with pytest.raises(ValueError, match="time_limit"):
+        fit(net(), loss_fn, Points(), TrainConfig(**CFG), device="cpu", progress=False, time_limit=0)
+
+
 def test_cosine_schedule_resumes_exactly_and_matches_torch(tmp_path):
     full = run(lr_schedule="cosine")
     with pytest.raises(KeyboardInterrupt):

@@ -3,6 +3,7 @@
 pass-rate curve can be measured afterwards.
 
     python tools/keyframe_experiments.py train NAME                  # train one variant (resumes if interrupted)
+    python tools/keyframe_experiments.py train NAME --device cuda --minutes 5   # on a GPU, for 5 minutes at most
     python tools/keyframe_experiments.py measure NAME [--curve [--every 500]]  # 64 held-out captions, 50 steps;
                                                         # or the curve: 32 captions, 25 steps per snapshot
     python tools/keyframe_experiments.py measure-before              # the image LDM frame by frame
@@ -10,12 +11,16 @@ pass-rate curve can be measured afterwards.
     python tools/keyframe_experiments.py measure-old OLD_DIR         # the first recipe's models: a folder holding
         # image_ldm/ and keyframes/ from commit e040df0 (git archive e040df0 data_samples/checkpoints | tar -x ...)
 
-Runs live in build/keyframe_runs/; the figures are merged into nbs/results/keyframes.json.
+Runs live in build/keyframe_runs/; the figures are merged into nbs/results/keyframes.json (or the file that the
+environment variable KEYFRAME_RESULTS names). The "GPU scale" variants train with a constant learning rate, so
+`--steps K` reproduces the snapshot at step K of a longer run; on 2 CPU cores a step of batch 32 takes about 5 s.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -28,11 +33,14 @@ from videoldm_ref.autoencoder import load_autoencoder
 from videoldm_ref.data import DIRECTIONS, MovingShapes
 from videoldm_ref.image_ldm import load_image_ldm
 from videoldm_ref.keyframes import VideoLDM, keyframe_metrics, load_keyframes, train_keyframes
-from videoldm_ref.metrics import motion_check
+from videoldm_ref.metrics import MOTION_CHECKS, motion_check
 from videoldm_ref.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS, RESULTS = ROOT / "build" / "keyframe_runs", ROOT / "nbs" / "results" / "keyframes.json"
+RUNS = ROOT / "build" / "keyframe_runs"
+RESULTS = Path(os.environ.get("KEYFRAME_RESULTS", ROOT / "nbs" / "results" / "keyframes.json"))
+GPU_SCALE = dict(batch_size=32, lr=5e-4, lr_schedule="constant", warmup=200, ema_decay=0.999, steps=100_000,
+                 n_clips=4000, snap_every=1000, ckpt_every=100)
 VARIANTS = {                                          # name -> train_keyframes keywords (and `steps`, default 1500)
     "v, zero terminal SNR, t uniform": dict(high_noise=0.0),
     "v, zero terminal SNR, half the clips at t >= 700": dict(high_noise=0.5),
@@ -52,6 +60,15 @@ VARIANTS = {                                          # name -> train_keyframes 
     "stage 1: pixel coordinates, only t >= 900, 500 steps": dict(
         high_noise=1.0, high_t=900, batch_size=8, steps=500, lr_schedule="constant", warmup=0, ema_decay=None,
         temporal_config=dict(attention_position=True)),
+    # GPU scale (batch 32, 4,000 clips, constant lr, EMA 0.999): the direction signal is weak (about 2% of the loss
+    # at t = 990), so these test whether many more clips seen make it learnable, and which layers can use it
+    "GPU scale: time-only temporal layers": dict(GPU_SCALE),
+    "GPU scale: pixel coordinates": dict(GPU_SCALE, temporal_config=dict(attention_position=True)),
+    "GPU scale: 3x3 temporal convs that see the caption": dict(
+        GPU_SCALE, temporal_config=dict(conv_spatial_kernel=3, conv_context=True)),
+    "GPU scale: pixel coordinates and 3x3 convs that see the caption": dict(
+        GPU_SCALE, temporal_config=dict(attention_position=True, conv_spatial_kernel=3, conv_context=True)),
+    "GPU scale: ablation: temporal attention only": dict(GPU_SCALE, temporal_config=dict(temporal_conv=False)),
 }
 
 
@@ -60,33 +77,45 @@ def slug(name: str) -> str:
 
 
 def record(name: str, **fields) -> None:
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.setdefault(name, {}).update(fields)
+    "Merge `fields` into the entry `name` of the results file (locked: runs in parallel may record at once)."
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1))
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results.setdefault(name, {}).update(fields)
+        tmp = RESULTS.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(results, indent=1))
+        os.replace(tmp, RESULTS)
 
 
 def figures(m: dict) -> dict:
     return {k: [round(v[0], 4), round(v[1], 4)] for k, v in m.items() if k != "videos"}
 
 
-def train(name: str) -> None:
+def train(name: str, device: str = "cpu", minutes: float | None = None, steps: int | None = None) -> None:
     run = RUNS / slug(name)
     ckpt, snaps = run / "ckpt", run / "snaps"
     snaps.mkdir(parents=True, exist_ok=True)
+    keywords = dict(VARIANTS[name])
+    snap_every = keywords.pop("snap_every", 250)
 
     def keep_snapshot(step, loss):                                      # the checkpoint of step - 1 is complete
         done = ckpt / f"step-{step - 1:07d}"
-        if (step - 1) % 250 == 0 and done.exists():
+        if (step - 1) % snap_every == 0 and done.exists():
             shutil.copytree(done, snaps / done.name, dirs_exist_ok=True)
+            print(f"{name}: step {step - 1}, loss {loss:.4f}", flush=True)
 
-    keywords = dict(VARIANTS[name])
-    config = TrainConfig(steps=keywords.pop("steps", 1500), batch_size=keywords.pop("batch_size", 4), lr=5e-4,
-                         warmup=keywords.pop("warmup", 100), lr_schedule=keywords.pop("lr_schedule", "cosine"),
-                         ema_decay=keywords.pop("ema_decay", 0.995), ckpt_every=250)
+    config = TrainConfig(steps=steps or keywords.pop("steps", 1500), batch_size=keywords.pop("batch_size", 4),
+                         lr=keywords.pop("lr", 5e-4), warmup=keywords.pop("warmup", 100),
+                         lr_schedule=keywords.pop("lr_schedule", "cosine"), ema_decay=keywords.pop("ema_decay", 0.995),
+                         ckpt_every=keywords.pop("ckpt_every", 250))
+    keywords.pop("steps", None)
     _, result = train_keyframes(run / "model", config=config, ckpt_dir=ckpt, progress=False, on_step=keep_snapshot,
-                                **keywords)
-    record(name, minutes=round(result.seconds / 60, 1))
+                                device=device, time_limit=None if minutes is None else 60 * minutes, **keywords)
+    where = torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "CPU"
+    record(name, minutes=round(result.seconds / 60, 1), device=where, steps_done=len(result.history),
+           clips_seen=len(result.history) * config.batch_size,
+           loss_last_500=round(sum(result.history[-500:]) / len(result.history[-500:]), 4))
 
 
 def snapshot_model(path: Path, name: str) -> VideoLDM:
@@ -100,19 +129,45 @@ def snapshot_model(path: Path, name: str) -> VideoLDM:
     return ldm.eval()
 
 
-def measure(name: str, curve: bool, every: int = 250) -> None:
-    run, vae = RUNS / slug(name), load_autoencoder()
+def measure(name: str, curve: bool, every: int = 250, device: str = "cpu") -> None:
+    run, vae = RUNS / slug(name), load_autoencoder().to(device)
     if curve:
-        points = []
+        points, checks = [], []
         for snap in sorted((run / "snaps").glob("step-*")):
             if int(snap.name[5:]) % every:
                 continue
-            m = keyframe_metrics(snapshot_model(snap, name), vae, n=32, num_steps=25)
+            m = keyframe_metrics(snapshot_model(snap, name).to(device), vae, n=32, num_steps=25)
             points.append([int(snap.name[5:]), *figures(m)["pass"]])
-        record(name, curve=points)
+            checks.append([int(snap.name[5:]), {k: v[0] for k, v in figures(m).items() if k in MOTION_CHECKS}])
+            record(name, curve=points, curve_checks=checks)
     else:
-        m = keyframe_metrics(load_keyframes(run / "model"), vae)
-        record(name, final=figures(m), angles=motion_angles(m["videos"]))
+        ldm = load_keyframes(run / "model").to(device)
+        m = keyframe_metrics(ldm, vae)
+        record(name, final=figures(m), angles=motion_angles(m["videos"]), demo=demo_rate(ldm, vae))
+        save_failures(m["videos"], RESULTS.parent / f"failures_{slug(name)}.safetensors")
+
+
+def save_failures(videos: torch.Tensor, path: Path, seed: int = 1000, most: int = 8) -> None:
+    """The videos of `keyframe_metrics` (captions of `MovingShapes(seed=seed)`) that fail the motion yardstick, as
+    uint8 with their captions and indices, for the notebook to show; nothing when more than `most` fail."""
+    from safetensors.torch import save_file
+    from videoldm_ref.media import to_uint8
+    data = MovingShapes(len(videos), frames=videos.shape[2], seed=seed)
+    failed = [i for i in range(len(videos)) if not motion_check(videos[i], data[i]["caption"]).passed]
+    if failed and len(failed) <= most:
+        save_file({f"video_{i}": torch.from_numpy(to_uint8(videos[i])) for i in failed}, str(path),
+                  metadata={f"caption_{i}": data[i]["caption"] for i in failed})
+
+
+def demo_rate(ldm: VideoLDM, vae, seeds: int = 32) -> dict:
+    "make demo's caption over `seeds` seeds: which pass the yardstick, and which move the caption's way."
+    from videoldm_ref.cli import DEMO_CAPTION
+    from videoldm_ref.keyframes import sample_video
+    from videoldm_ref.metrics import motion_pass_rate
+    videos = torch.cat([sample_video(ldm, vae, [DEMO_CAPTION], generator=s) for s in range(seeds)]).cpu()
+    checks = motion_pass_rate(videos, [DEMO_CAPTION] * seeds)["checks"]
+    return dict(caption=DEMO_CAPTION, passed=[int(m.passed) for m in checks],
+                direction=[int(m.direction) for m in checks])
 
 
 def motion_angles(videos, seed: int = 1000) -> list:
@@ -138,18 +193,14 @@ def main(argv=None):
     p.add_argument("name", nargs="?")
     p.add_argument("--curve", action="store_true")
     p.add_argument("--every", type=int, default=250, help="with --curve: measure the snapshots every N steps")
+    p.add_argument("--device", default="cpu", help="train or measure on this device (cuda: bf16 autocast)")
+    p.add_argument("--minutes", type=float, help="train: stop after this many minutes (at a checkpoint)")
+    p.add_argument("--steps", type=int, help="train: this many steps instead of the variant's own")
     a = p.parse_args(argv)
     if a.command == "measure-demo":                                     # make demo's caption over 32 seeds
-        from videoldm_ref.cli import DEMO_CAPTION
-        from videoldm_ref.keyframes import sample_video
-        from videoldm_ref.metrics import motion_pass_rate
-        ldm, vae = load_keyframes(), load_autoencoder()
-        videos = torch.cat([sample_video(ldm, vae, [DEMO_CAPTION], generator=s) for s in range(32)])
-        checks = motion_pass_rate(videos, [DEMO_CAPTION] * 32)["checks"]
-        return record("make demo's caption, seeds 0 to 31", caption=DEMO_CAPTION,
-                      passed=[int(m.passed) for m in checks], direction=[int(m.direction) for m in checks])
+        return record("make demo's caption, seeds 0 to 31", **demo_rate(load_keyframes(), load_autoencoder()))
     if a.command == "measure-before":
-        m = keyframe_metrics(load_keyframes(), load_autoencoder(), image_only=True)
+        m = keyframe_metrics(load_keyframes().to(a.device), load_autoencoder().to(a.device), image_only=True)
         return record("before: the image LDM frame by frame", final=figures(m))
     if a.command == "measure-old":
         old = Path(a.name)
@@ -157,7 +208,9 @@ def main(argv=None):
         return record("eps, scaled_linear (the first recipe)", final=figures(m))
     if a.name not in VARIANTS:
         p.error(f"name: expected one of {list(VARIANTS)}")
-    train(a.name) if a.command == "train" else measure(a.name, a.curve, a.every)
+    if a.command == "train":
+        return train(a.name, a.device, a.minutes, a.steps)
+    measure(a.name, a.curve, a.every, a.device)
 
 
 if __name__ == "__main__":

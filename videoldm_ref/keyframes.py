@@ -27,8 +27,8 @@ from .video_unet import VideoUNet, from_temporal, save_temporal
 
 
 # %% auto #0
-__all__ = ['VideoLDM', 'sample_video', 'LatentClips', 'keyframe_clips', 'video_ldm_loss', 'train_keyframes', 'load_keyframes',
-           'keyframe_metrics']
+__all__ = ['KEYFRAME_TEMPORAL', 'KEYFRAME_TRAINING', 'VideoLDM', 'sample_video', 'LatentClips', 'keyframe_clips',
+           'video_ldm_loss', 'train_keyframes', 'load_keyframes', 'keyframe_metrics']
 
 # %% ../nbs/10_keyframes.ipynb #a653c672
 class VideoLDM(nn.Module):
@@ -153,23 +153,33 @@ def _collate(items):
     return dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
 
 
+KEYFRAME_TEMPORAL = dict(conv_spatial_kernel=3, conv_context=True)     # the shipped model's temporal layers
+KEYFRAME_TRAINING = TrainConfig(steps=2569, batch_size=32, lr=5e-4, warmup=200, lr_schedule="constant",
+                                ema_decay=0.999, ckpt_every=250)           # its recipe
+
+
 def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = None,
                     vae: AutoencoderKL | None = None, config: TrainConfig | None = None,
-                    temporal_config: dict | None = None, n_clips: int = 1000, high_noise: float = 0.5,
+                    temporal_config: dict | None = None, n_clips: int = 4000, high_noise: float = 0.5,
                     high_t: int = 700, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
-                    save_dtype: torch.dtype | None = torch.float16, on_step=None):
+                    save_dtype: torch.dtype | None = torch.float16, on_step=None,
+                    device: str | torch.device = "cpu", time_limit: float | None = None):
     """Video fine-tuning: insert temporal layers into `image_ldm` (default: the shipped demo one), train only them on
     `keyframe_clips` with `video_ldm_loss(high_noise=high_noise, high_t=high_t)`, save them to `out_dir` (as
-    `save_dtype`: fp16 halves the shipped file). `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and
-    the `TrainResult`."""
-    config = config or TrainConfig(steps=3000, batch_size=4, lr=5e-4, warmup=100, lr_schedule="cosine",
-                                   ema_decay=0.995, ckpt_every=100)
+    `save_dtype`: fp16 halves the shipped file). The defaults (`KEYFRAME_TEMPORAL`, `KEYFRAME_TRAINING`) make the
+    shipped model. `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and the `TrainResult`.
+
+    On a CUDA `device` (the VAE moves there too) `fit` trains in bf16 autocast. `time_limit` (seconds) stops it
+    early at a checkpoint: the layers saved are those of the step reached (under a constant learning rate, the same
+    as a run of that many steps), and the same call goes on from there."""
+    config = config or KEYFRAME_TRAINING
+    temporal_config = KEYFRAME_TEMPORAL if temporal_config is None else temporal_config
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()
-    data = LatentClips(vae, keyframe_clips("train", n_synthetic=n_clips, seed=config.seed))
-    ldm = VideoLDM.from_image_ldm(image_ldm, **(temporal_config or {}))
+    data = LatentClips(vae.to(device), keyframe_clips("train", n_synthetic=n_clips, seed=config.seed))
+    ldm = VideoLDM.from_image_ldm(image_ldm, **temporal_config)
     result = fit(ldm, video_ldm_loss(high_noise=high_noise, high_t=high_t), data, config, ckpt_dir=ckpt_dir,
-                 device="cpu", progress=progress, collate_fn=_collate, on_step=on_step)
+                 device=device, progress=progress, collate_fn=_collate, on_step=on_step, time_limit=time_limit)
     if result.ema is not None:
         result.ema.copy_to([p for p in ldm.parameters() if p.requires_grad])
     ldm.save_temporal(out_dir, dtype=save_dtype)
@@ -202,7 +212,7 @@ def keyframe_metrics(ldm: VideoLDM, vae: AutoencoderKL, *, n: int = 64, frames: 
     real, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
     fake = torch.cat([sample_video(ldm, vae, captions[s:s + batch], frames=frames, num_steps=num_steps,
                                    guidance_scale=guidance_scale, generator=seed + s, image_only=image_only)
-                      for s in range(0, n, batch)])
+                      for s in range(0, n, batch)]).cpu()
     verdicts = motion_pass_rate(fake, captions)["checks"]
     out = {k: _mean_se([getattr(m, k) for m in verdicts]) for k in (*MOTION_CHECKS, "passed")}
     out["pass"] = out.pop("passed")

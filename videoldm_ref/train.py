@@ -220,16 +220,20 @@ class TrainResult:
 def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: TrainConfig, *,
         ckpt_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
         collate_fn: Callable = default_collate, on_step: Callable[[int, float], None] | None = None,
-        progress: bool = True, plot: bool = False) -> TrainResult:
+        progress: bool = True, plot: bool = False, time_limit: float | None = None) -> TrainResult:
     """Train `model` for `config.steps` optimiser steps of `loss_fn(model, batch, generator) -> scalar loss`.
 
     Resumes from the latest checkpoint in `ckpt_dir` when there is one. `on_step(step, loss)` runs after every step.
+    With `time_limit` (seconds), training stops early, after the first step past that time, and checkpoints there:
+    a long run can be spread over sessions (call `fit` again to go on).
     With `plot`, a live loss curve is drawn in the notebook. Returns a `TrainResult`."""
     from tqdm.auto import tqdm
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a callable (model, batch, generator) -> loss, got {type(loss_fn).__name__}")
+    if time_limit is not None:
+        time_limit = check_float(time_limit, "time_limit", min=0, open_min=True)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model: has no parameters that require gradients")
@@ -279,8 +283,11 @@ def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: Tra
             bar.update((step + 1) - bar.n)
             if plotter is not None:
                 plotter.update(history)
-        if (step + 1) % config.ckpt_every == 0 or step + 1 == config.steps:
+        out_of_time = time_limit is not None and time.time() - t0 > time_limit
+        if (step + 1) % config.ckpt_every == 0 or step + 1 == config.steps or out_of_time:
             checkpoint(step + 1)
+        if out_of_time:
+            break
     bar.close()
     model.eval()
     return TrainResult(history=history, ema=ema, seconds=time.time() - t0, resumed_from=start)
