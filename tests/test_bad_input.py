@@ -44,6 +44,10 @@ CASES = {
         (lambda: core.seed_everything(-1), ValueError, "seed: expected an integer"),
         (lambda: core.make_generator(-3), ValueError, "seed: expected an integer"),
         (lambda: core.frames_to_video(torch.zeros(5, 3, 4, 4), 2), ValueError, "num_frames"),
+        (lambda: core.memory_bytes("gpu9"), ValueError, "device: expected a device name"),
+        (lambda: core.default_dtype(3), TypeError, "device: expected a device name"),
+        (lambda: core.as_device("cuda:x"), ValueError, "device: expected a device name"),
+        (lambda: core.video_to_frames([1]), TypeError, "video: expected a torch.Tensor"),
     ],
     "data": [
         (lambda: data.MovingShapes(0), ValueError, "n: expected"),
@@ -86,6 +90,9 @@ CASES = {
         (lambda: metrics.color_objects(V[0, :, 0], "purple"), ValueError, "color"),
         (lambda: metrics.motion_check(V[0] + 5, "a red circle moving right"), ValueError, "video"),
         (lambda: metrics.motion_pass_rate(V, ["a", "b"]), ValueError, "captions"),
+        (lambda: metrics.tell_shape(torch.zeros(4, 4)), ValueError, "mask: expected a 2D numpy array"),
+        (lambda: metrics.tell_shape(np.zeros((2, 4, 4), bool)), ValueError, "mask: expected a 2D numpy array"),
+        (lambda: metrics.frame_features(V.long()), ValueError, "frames: expected a floating point"),
     ],
     "diffusion": [
         (lambda: diffusion.make_betas("quadratic"), ValueError, "kind: expected one of"),
@@ -105,6 +112,13 @@ CASES = {
         (lambda: diffusion.guided(ZERO_MODEL, math.nan, {}, {}), ValueError, "scale"),
         (lambda: diffusion.guided(ZERO_MODEL, 2.0, {"a": None}, {}), ValueError, "uncond"),
         (lambda: diffusion.diffusion_loss(ZERO_MODEL, torch.zeros(2, 3), SCHED, prediction_type="x0"), ValueError, "prediction_type"),
+        (lambda: diffusion.zero_snr_betas(torch.full((10,), 2.0)), ValueError, r"betas: expected at least 2 values"),
+        (lambda: diffusion.v_target(torch.zeros(2, 3), torch.zeros(2, 4), torch.tensor([1, 2]), SCHED), ValueError,
+         "noise: expected the shape of x0"),
+        (lambda: diffusion.to_x0_eps(torch.zeros(2, 4), torch.zeros(2, 3), torch.tensor([1, 2]), SCHED), ValueError,
+         "pred: expected the shape of x_t"),
+        (lambda: diffusion.gaussian_eps_model(0.0, -1.0, SCHED), ValueError, "sigma: expected a number"),
+        (lambda: diffusion.scheduler_sample(ZERO_MODEL, None, (1, 2)), TypeError, "scheduler: expected a diffusers"),
     ],
     "toy1d": [
         (lambda: toy1d.timestep_embedding(torch.arange(3), 33), ValueError, "dim: expected an even number"),
@@ -114,6 +128,8 @@ CASES = {
         (lambda: toy1d.ScalarDenoiser(hidden=0), ValueError, "hidden"),
         (lambda: toy1d.ToyVideoModel("model"), TypeError, "image_model"),
         (lambda: toy1d.toy_metrics(torch.zeros(4, 8), torch.zeros(4, 2)), ValueError, "reference: expected 1 dimensions"),
+        (lambda: toy1d.TemporalAttention1D(0), ValueError, "hidden: expected an integer"),
+        (lambda: toy1d.TemporalAttention1D(8, heads=3), ValueError, "heads: expected a divisor"),
     ],
     "temporal": [
         (lambda: temporal.AlphaBlender(1.0), ValueError, "alpha"),
@@ -134,6 +150,8 @@ CASES = {
         (lambda: train.lr_multiplier({"steps": 3}), TypeError, "config"),
         (lambda: train.save_checkpoint("/tmp/ck", torch.nn.Linear(1, 1), None, None, {"step": 1}), TypeError, "optimizer"),
         (lambda: train.fit(torch.nn.Linear(1, 1), None, [], train.TrainConfig()), TypeError, "loss_fn"),
+        (lambda: train.step_generator(-1, 0), ValueError, "seed: expected an integer"),
+        (lambda: train.step_generator(0, "a"), TypeError, "step: expected an integer"),
     ],
     "keyframes": [
         (lambda: keyframes.sample_video("the model", None, ["a red circle moving right"]), TypeError,
@@ -144,6 +162,9 @@ CASES = {
             torch.zeros(1, 4, 2, 8, 8), torch.tensor([-1]), ["a red circle moving right"]), ValueError,
          r"t: expected steps in \[0, 999\], got \[-1, -1\]"),
         (lambda: keyframes.keyframe_clips("test"), ValueError, "split: expected one of"),
+        (lambda: keyframes.train_keyframes("x", config=dict(steps=1)), TypeError, "config: expected a TrainConfig"),
+        (lambda: keyframes.train_keyframes("x", temporal_config=[1]), TypeError, "temporal_config: expected a dict"),
+        (lambda: keyframes.load_keyframes("/no/such/folder"), FileNotFoundError, "path: no such file"),
     ],
     "image_ldm": [
         (lambda: image_ldm.sample_images(None, None, ["a cat"]), TypeError, "ldm: expected an ImageLDM, got NoneType"),
@@ -152,6 +173,9 @@ CASES = {
         (lambda: image_ldm.WordTextEncoder(image_ldm.caption_vocabulary())("a caption"), TypeError, "captions"),
         (lambda: image_ldm.WordTextEncoder(image_ldm.caption_vocabulary()).unseen_words(3), TypeError, "caption"),
         (lambda: image_ldm.load_image_ldm("/no/such/dir"), FileNotFoundError, "path"),
+        (lambda: image_ldm.sampling_settings(None, 10), TypeError, "ldm: expected a model with a DiffusionConfig"),
+        (lambda: image_ldm.train_image_ldm("x", config=dict(steps=1)), TypeError, "config: expected a TrainConfig"),
+        (lambda: image_ldm.ldm_loss(2.0), ValueError, "p_uncond: expected a number"),
     ],
     "video_unet": [
         (lambda: video_unet.build_video_unet("huge"), ValueError, "name"),
@@ -165,6 +189,11 @@ CASES = {
         (lambda: video_unet.per_frame("unet", V, 1, None), TypeError, "unet: expected a UNet2DConditionModel"),
         (lambda: video_unet.insert_temporal_layers("model", None), TypeError, "model: expected a Module"),
         (lambda: video_unet.insert_temporal_layers(torch.nn.Linear(1, 1), None), TypeError, "frames: expected a"),
+        (lambda: video_unet.FrameContext(0), ValueError, "num_frames: expected an integer"),
+        (lambda: video_unet.VideoResnetBlock(None, video_unet.FrameContext()), TypeError,
+         "spatial: expected a ResnetBlock2D"),
+        (lambda: video_unet.VideoTransformerBlock(None, video_unet.FrameContext()), TypeError,
+         "spatial: expected a Transformer2DModel"),
     ],
     "temporal_decoder": [
         (lambda: temporal_decoder.TemporalDecoder.from_autoencoder("vae"), TypeError, "vae"),
@@ -175,6 +204,10 @@ CASES = {
         (lambda: temporal_decoder.EncodedClips("vae", data.MovingShapes(2)), TypeError, "vae"),
         (lambda: temporal_decoder.clip_features(NAN), ValueError, "videos: contains NaN"),
         (lambda: temporal_decoder.adaptive_weight("a", "b", "c"), TypeError, "rec_loss: expected a torch.Tensor"),
+        (lambda: temporal_decoder.train_temporal_decoder("x", config=dict(steps=1)), TypeError,
+         "config: expected a TrainConfig"),
+        (lambda: temporal_decoder.load_temporal_decoder("/no/such/folder"), FileNotFoundError, "path: no such file"),
+        (lambda: temporal_decoder.DecoderGAN(None, None), TypeError, "decoder: expected a TemporalDecoder"),
     ],
     "autoencoder": [
         (lambda: autoencoder.decode_video("vae", V), TypeError, "vae: expected an AutoencoderKL, got str"),
@@ -184,6 +217,11 @@ CASES = {
         (lambda: autoencoder.autoencoder_loss(kl_weight=-1), ValueError, "kl_weight"),
         (lambda: autoencoder.count_parameters("model"), TypeError, "model"),
         (lambda: autoencoder.encode_video(autoencoder.build_vae("tiny"), V, chunk_size=0), ValueError, "chunk_size"),
+        (lambda: autoencoder.downsampling_factor(None), TypeError, "vae: expected an AutoencoderKL"),
+        (lambda: autoencoder.save_pretrained_atomic(None, "x"), TypeError, "model: expected a diffusers model"),
+        (lambda: autoencoder.latent_scaling_factor(autoencoder.build_vae("tiny"), torch.zeros(3, 8, 8)), ValueError,
+         "frames: expected"),
+        (lambda: autoencoder.train_autoencoder("x", config=dict(steps=1)), TypeError, "config: expected a TrainConfig"),
     ],
 }
 

@@ -15,7 +15,7 @@ from diffusers import AutoencoderKL
 from einops import rearrange
 from torch.utils.data import ConcatDataset
 
-from .core import (check_choice, check_float, check_int, check_path, check_type, check_video,
+from .core import (check_choice, check_float, check_int, check_path, check_tensor, check_type, check_video,
                                load_pretrained, named_config, seed_everything)
 from .data import CameraMotion, FrameDataset, MovingShapes, VideoList, load_sample_clip
 from .train import TrainConfig, fit
@@ -49,6 +49,7 @@ def build_vae(name: str = "demo", **overrides) -> AutoencoderKL:
 
 def downsampling_factor(vae: AutoencoderKL) -> int:
     "`f`: how many pixels one latent covers along each side."
+    check_type(vae, "vae", AutoencoderKL)
     return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
@@ -146,6 +147,8 @@ def autoencoder_loss(kl_weight: float = 1e-6, crop: int | None = 32):
 
 def save_pretrained_atomic(model, out_dir: str | os.PathLike) -> Path:
     "`model.save_pretrained` (config.json + safetensors) into a temporary folder, then renamed onto `out_dir`."
+    if not callable(getattr(model, "save_pretrained", None)):
+        raise TypeError(f"model: expected a diffusers model (with .save_pretrained), got {type(model).__name__}")
     out_dir = check_path(out_dir, "out_dir", must_exist=False)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -166,6 +169,8 @@ def save_pretrained_atomic(model, out_dir: str | os.PathLike) -> Path:
 @torch.no_grad()
 def latent_scaling_factor(vae: AutoencoderKL, frames: torch.Tensor) -> float:
     "`1 / std` of the latents (posterior means) of `frames` `(N, 3, H, W)`: the factor that gives unit variance."
+    check_type(vae, "vae", AutoencoderKL)
+    check_tensor(frames, "frames", ndim=4, floating=True, finite=True)
     return float(1.0 / vae.encode(frames).latent_dist.mode().std())
 
 
@@ -173,6 +178,7 @@ def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None 
                       ckpt_dir: str | os.PathLike | None = None, progress: bool = True):
     """Train the `name` autoencoder on `autoencoder_frames("train")`, set its latent scaling factor, and save it
     (diffusers layout) to `out_dir`. Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
+    check_type(config, "config", (TrainConfig, type(None)))
     config = config or TrainConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=None, ckpt_every=250)
     seed_everything(config.seed)
     vae = build_vae(name)

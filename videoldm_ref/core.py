@@ -18,9 +18,9 @@ from safetensors import safe_open
 
 # %% auto #0
 __all__ = ['WEIGHTS_NAME', 'check_tensor', 'check_type', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video',
-           'check_index', 'memory_bytes', 'check_alloc', 'check_steps', 'video_to_frames', 'frames_to_video',
-           'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype', 'check_pretrained',
-           'load_pretrained']
+           'check_index', 'as_device', 'memory_bytes', 'check_alloc', 'check_steps', 'video_to_frames',
+           'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype',
+           'check_pretrained', 'load_pretrained']
 
 # %% ../nbs/00_core.ipynb #bd02c022
 def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
@@ -150,9 +150,21 @@ def check_index(i, length: int, name: str = "i") -> int:
     return int(i) % length
 
 # %% ../nbs/00_core.ipynb #a437a801
+def as_device(device: str | torch.device, name: str = "device") -> torch.device:
+    "`device` as a `torch.device`, or `ValueError` naming `name` for a string torch does not know."
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"{name}: expected a device name such as 'cpu' or 'cuda', got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"{name}: expected a device name such as 'cpu' or 'cuda:0', got {device!r}") from None
+
+
 def memory_bytes(device: str | torch.device = "cpu") -> int:
     "The total memory of `device`: the GPU's for CUDA, else the machine's RAM."
-    device = torch.device(device)
+    device = as_device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device.index or 0).total_memory
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -231,7 +243,7 @@ def default_device() -> torch.device:
 
 def default_dtype(device: str | torch.device | None = None) -> torch.dtype:
     "bfloat16 on a CUDA device that supports it, else float32 (CPU and MPS run the tiny configs in float32)."
-    device = torch.device(device) if device is not None else default_device()
+    device = as_device(device) if device is not None else default_device()
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32

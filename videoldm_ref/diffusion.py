@@ -78,7 +78,10 @@ class NoiseSchedule:
 def zero_snr_betas(betas: torch.Tensor) -> torch.Tensor:
     """Betas whose last step leaves no signal (Lin et al., 2024): `sqrt(abar)` shifted to end at exactly 0 and
     rescaled to keep its first value."""
-    check_tensor(betas, "betas", ndim=1, floating=True)
+    check_tensor(betas, "betas", ndim=1, floating=True, finite=True)
+    if len(betas) < 2 or bool((betas <= 0).any() | (betas >= 1).any()):
+        raise ValueError(f"betas: expected at least 2 values, each in (0, 1), got {len(betas)} in "
+                         f"[{float(betas.min()):g}, {float(betas.max()):g}]")
     s = torch.cumprod(1 - betas, dim=0).sqrt()
     s = (s - s[-1]) * (s[0] / (s[0] - s[-1]))
     abar = s**2
@@ -99,6 +102,8 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: N
 
 def v_target(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
     "The velocity `sqrt(abar_t) noise - sqrt(1 - abar_t) x0`."
+    if noise.shape != x0.shape:
+        raise ValueError(f"noise: expected the shape of x0 {tuple(x0.shape)}, got {tuple(noise.shape)}")
     a = schedule.abar(t, x0)
     return a.sqrt() * noise - (1 - a).sqrt() * x0
 
@@ -107,6 +112,8 @@ def to_x0_eps(pred: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, schedule: 
               prediction_type: str = "epsilon") -> tuple[torch.Tensor, torch.Tensor]:
     "Turn a model prediction (`epsilon` or `v_prediction`) at `x_t` into the pair `(x0, eps)`."
     check_choice(prediction_type, "prediction_type", PREDICTION_TYPES)
+    if pred.shape != x_t.shape:
+        raise ValueError(f"pred: expected the shape of x_t {tuple(x_t.shape)}, got {tuple(pred.shape)}")
     a = schedule.abar(t, x_t)
     if prediction_type == "epsilon":
         if bool((a == 0).any()):
@@ -269,6 +276,7 @@ def scheduler_sample(model_fn: ModelFn, scheduler, shape: Sequence[int], *, num_
 def gaussian_eps_model(mu: float, sigma: float, schedule: NoiseSchedule, prediction_type: str = "epsilon") -> ModelFn:
     "The exact prediction (`epsilon` or `v_prediction`) for data `N(mu, sigma^2)`: a closed-form `model_fn` for testing samplers."
     check_choice(prediction_type, "prediction_type", PREDICTION_TYPES)
+    mu, sigma = check_float(mu, "mu"), check_float(sigma, "sigma", min=0, open_min=True)
 
     def model_fn(x, t):
         a = schedule.abar(t, x)

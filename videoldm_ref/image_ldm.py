@@ -114,6 +114,9 @@ DEMO_DIFFUSION = DiffusionConfig("scaled_linear", zero_terminal_snr=True, predic
 
 def sampling_settings(ldm: nn.Module, num_steps: int) -> dict:
     "`ddim_sample` keywords for a model with a `diffusion` config and `schedule`: its prediction type and steps."
+    if not isinstance(getattr(ldm, "diffusion", None), DiffusionConfig):
+        raise TypeError(f"ldm: expected a model with a DiffusionConfig `diffusion` (an ImageLDM or VideoLDM), got "
+                        f"{type(ldm).__name__}")
     num_steps = check_int(num_steps, "num_steps", min=1, max=ldm.schedule.num_steps)
     return dict(prediction_type=ldm.diffusion.prediction_type,
                 timesteps=make_timesteps(ldm.schedule.num_steps, num_steps, ldm.diffusion.spacing))
@@ -231,6 +234,7 @@ def train_image_ldm(out_dir: str | os.PathLike, *, vae: AutoencoderKL | None = N
                     name: str = "demo", n_clips: int = 1000, ckpt_dir: str | os.PathLike | None = None,
                     progress: bool = True, diffusion: DiffusionConfig = DEMO_DIFFUSION):
     "Pre-train the `name` image LDM on `MovingShapes` frames in `vae`'s latent space; save it to `out_dir`."
+    check_type(config, "config", (TrainConfig, type(None)))
     config = config or TrainConfig(steps=2000, batch_size=32, lr=5e-4, warmup=100, ema_decay=0.999, ckpt_every=100)
     seed_everything(config.seed)
     vae = vae or load_autoencoder()

@@ -172,8 +172,8 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
     On a CUDA `device` (the VAE moves there too) `fit` trains in bf16 autocast. `time_limit` (seconds) stops it
     early at a checkpoint: the layers saved are those of the step reached (under a constant learning rate, the same
     as a run of that many steps), and the same call goes on from there."""
-    config = config or KEYFRAME_TRAINING
-    temporal_config = KEYFRAME_TEMPORAL if temporal_config is None else temporal_config
+    config = check_type(config, "config", (TrainConfig, type(None))) or KEYFRAME_TRAINING
+    temporal_config = KEYFRAME_TEMPORAL if temporal_config is None else check_type(temporal_config, "temporal_config", dict)
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()
     data = LatentClips(vae.to(device), keyframe_clips("train", n_synthetic=n_clips, seed=config.seed))

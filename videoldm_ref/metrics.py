@@ -151,6 +151,9 @@ def color_objects(frame: torch.Tensor, color: str, *, tol: float = 0.6,
 def tell_shape(mask: np.ndarray) -> str | None:
     """'square', 'circle' or 'triangle' from an object's `mask` (H, W), or None where it cannot be told: the object
     touches the frame's edge, or lies on the square/circle line."""
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+        desc = f"an array of shape {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+        raise ValueError(f"mask: expected a 2D numpy array (H, W), got {desc}")
     ys, xs = np.nonzero(mask)
     if len(ys) == 0 or ys.min() == 0 or xs.min() == 0 or ys.max() == mask.shape[0] - 1 or xs.max() == mask.shape[1] - 1:
         return None

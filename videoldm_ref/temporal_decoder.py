@@ -253,6 +253,7 @@ def train_temporal_decoder(out_dir: str | os.PathLike, *, vae: AutoencoderKL | N
     `video (3, T, H, W)`; default: `decoder_clips("train", n_synthetic=n_synthetic)`) with a `VideoDiscriminator` (and
     a per-frame one if `image_discriminator`); save the decoder (diffusers layout) to `out_dir`.
     Returns `(decoder, TrainResult)`."""
+    check_type(config, "config", (TrainConfig, type(None)))
     config = config or TrainConfig(steps=1000, batch_size=4, lr=2e-4, warmup=50, lr_schedule="cosine",
                                    ema_decay=None, ckpt_every=100)
     if not isinstance(image_discriminator, bool):

@@ -79,6 +79,7 @@ class TemporalAttention1D(nn.Module):
 
     def __init__(self, hidden: int, heads: int = 4):
         super().__init__()
+        hidden, heads = check_int(hidden, "hidden", min=1), check_int(heads, "heads", min=1)
         if hidden % heads:
             raise ValueError(f"heads: expected a divisor of hidden={hidden}, got {heads}")
         self.heads = heads

@@ -81,6 +81,7 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
 
 def step_generator(seed: int, step: int) -> torch.Generator:
     "The generator for the randomness of one step (noise levels, noise), a function of `(seed, step)`."
+    seed, step = check_int(seed, "seed", min=0), check_int(step, "step", min=0)
     return torch.Generator().manual_seed(seed * 1_000_003 + 7919 * step + 1)
 
 # %% ../nbs/06_training.ipynb #4663d9b9

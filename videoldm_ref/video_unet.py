@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .autoencoder import count_parameters
-from .core import check_path, check_tensor, check_type, named_config
+from .core import check_int, check_path, check_tensor, check_type, named_config
 from .image_ldm import UNET_CONFIGS
 from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
 
@@ -42,6 +42,9 @@ class FrameContext:
     image_only_indicator: torch.Tensor | None = None
     context: torch.Tensor | None = None
 
+    def __post_init__(self):
+        self.num_frames = check_int(self.num_frames, "num_frames", min=1)
+
 
 class VideoResnetBlock(nn.Module):
     "A spatial `ResnetBlock2D`, then a `TemporalConvBlock` on its output, mixed by an `AlphaBlender`."
@@ -49,7 +52,8 @@ class VideoResnetBlock(nn.Module):
     def __init__(self, spatial: ResnetBlock2D, frames: FrameContext, *, dropout: float = 0.0,
                  frame_norm: bool = False, spatial_kernel: int = 1, context_dim: int | None = None):
         super().__init__()
-        self.spatial, self.frames = spatial, frames
+        self.spatial = check_type(spatial, "spatial", ResnetBlock2D)
+        self.frames = check_type(frames, "frames", FrameContext)
         self.temporal = TemporalConvBlock(spatial.out_channels, spatial.time_emb_proj.in_features if
                                           spatial.time_emb_proj is not None else None,
                                           groups=spatial.norm2.num_groups, dropout=dropout, frame_norm=frame_norm,
@@ -69,7 +73,8 @@ class VideoTransformerBlock(nn.Module):
     def __init__(self, spatial: Transformer2DModel, frames: FrameContext, *, head_dim: int = 64,
                  window: int | None = None, spatial_position: bool = False):
         super().__init__()
-        self.spatial, self.frames = spatial, frames
+        self.spatial = check_type(spatial, "spatial", Transformer2DModel)
+        self.frames = check_type(frames, "frames", FrameContext)
         channels = spatial.config.in_channels
         self.temporal = TemporalAttentionBlock(channels, spatial.config.cross_attention_dim, head_dim=head_dim,
                                                window=window, spatial_position=spatial_position)
