@@ -97,8 +97,8 @@ def frechet_distance(feats_a, feats_b) -> float:
 
 # %% ../nbs/02_metrics.ipynb #d1e37f9b
 def frame_features(frames: torch.Tensor) -> torch.Tensor:
-    """Simple features of images `(N, C, H, W)` or of the frames of videos `(B, C, T, H, W)` -> `(N, 9 C + 16 C)`:
-    a 4x4 thumbnail, per-channel mean and standard deviation, and mean absolute x/y gradients."""
+    """Simple features of images `(N, C, H, W)` or of the frames of videos `(B, C, T, H, W)` -> `(N, 20 C)`:
+    a 4x4 thumbnail (16 C), per-channel mean and standard deviation (2 C), and mean absolute x/y gradients (2 C)."""
     check_tensor(frames, "frames", ndim=(4, 5), floating=True)
     if frames.ndim == 5:
         frames = frames.transpose(1, 2).flatten(0, 1)
