@@ -105,11 +105,13 @@ def train(name: str, device: str = "cpu", minutes: float | None = None, steps: i
             shutil.copytree(done, snaps / done.name, dirs_exist_ok=True)
             print(f"{name}: step {step - 1}, loss {loss:.4f}", flush=True)
 
-    config = TrainConfig(steps=steps or keywords.pop("steps", 1500), batch_size=keywords.pop("batch_size", 4),
+    default_steps = keywords.pop("steps", 1500)
+    config = TrainConfig(steps=steps or default_steps, batch_size=keywords.pop("batch_size", 4),
                          lr=keywords.pop("lr", 5e-4), warmup=keywords.pop("warmup", 100),
                          lr_schedule=keywords.pop("lr_schedule", "cosine"), ema_decay=keywords.pop("ema_decay", 0.995),
                          ckpt_every=keywords.pop("ckpt_every", 250))
-    keywords.pop("steps", None)
+    keywords.setdefault("temporal_config", {})          # the study's variants: time-only layers and 1,000 clips
+    keywords.setdefault("n_clips", 1000)                # unless they say otherwise (not train_keyframes' defaults)
     _, result = train_keyframes(run / "model", config=config, ckpt_dir=ckpt, progress=False, on_step=keep_snapshot,
                                 device=device, time_limit=None if minutes is None else 60 * minutes, **keywords)
     where = torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "CPU"
