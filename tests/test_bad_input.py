@@ -165,6 +165,7 @@ CASES = {
         (lambda: keyframes.train_keyframes("x", config=dict(steps=1)), TypeError, "config: expected a TrainConfig"),
         (lambda: keyframes.train_keyframes("x", temporal_config=[1]), TypeError, "temporal_config: expected a dict"),
         (lambda: keyframes.load_keyframes("/no/such/folder"), FileNotFoundError, "path: no such file"),
+        (lambda: keyframes.train_keyframes("x", device="gpu9"), ValueError, "device: expected a device name"),
     ],
     "image_ldm": [
         (lambda: image_ldm.sample_images(None, None, ["a cat"]), TypeError, "ldm: expected an ImageLDM, got NoneType"),

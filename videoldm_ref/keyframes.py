@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
 from .autoencoder import decode_video, encode_video, load_autoencoder
-from .core import (check_choice, check_float, check_int, check_path, check_steps, check_tensor,
+from .core import (as_device, check_choice, check_float, check_int, check_path, check_steps, check_tensor,
                                check_type, make_generator, seed_everything)
 from .data import ClipDataset, MovingShapes, VideoList, data_samples_dir, load_sample_clip
 from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided
@@ -173,6 +173,7 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
     early at a checkpoint: the layers saved are those of the step reached (under a constant learning rate, the same
     as a run of that many steps), and the same call goes on from there."""
     config = check_type(config, "config", (TrainConfig, type(None))) or KEYFRAME_TRAINING
+    device = as_device(device)
     temporal_config = KEYFRAME_TEMPORAL if temporal_config is None else check_type(temporal_config, "temporal_config", dict)
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()
