@@ -13,6 +13,11 @@ from videoldm_ref import (autoencoder, core, data, diffusion, image_ldm, keyfram
                           temporal_decoder, toy1d, train, video_unet)
 
 V = torch.zeros(1, 3, 4, 16, 16)                       # a valid batched video
+
+
+def _figure():
+    import matplotlib.pyplot as plt
+    return plt.figure(figsize=(1, 1), dpi=20)
 NAN = torch.full((1, 3, 4, 16, 16), float("nan"))
 SCHED = diffusion.NoiseSchedule("linear", 100)
 ZERO_MODEL = lambda x, t: torch.zeros_like(x)
@@ -78,6 +83,9 @@ CASES = {
         (lambda: media.show_video(V, fps=-1), ValueError, "fps"),
         (lambda: media.frame_slider(V[0], scale=0), ValueError, "scale"),
         (lambda: media.tile_videos([]), TypeError, "videos: expected a video tensor or a non-empty list"),
+        (lambda: media.show_video(V, frame_format="gif"), ValueError, "frame_format"),
+        (lambda: media.as_jpeg("figure"), TypeError, "fig: expected a matplotlib figure"),
+        (lambda: media.as_jpeg(_figure(), quality=100), ValueError, "quality"),
     ],
     "metrics": [
         (lambda: metrics.psnr(V[0], V), ValueError, "target|pred"),

@@ -115,7 +115,11 @@ def test_frames_grid_shape_and_png(tmp_path, clip):
 
 def test_show_video_returns_an_animation(clip):
     html = show_video([clip[:, :3], clip[:, :2]], fps=4, titles=["x", "y"])
-    assert "<script" in html.data and html.data.count("data:image/png") == 3
+    assert "<script" in html.data and html.data.count("data:image/jpeg") == 3      # one frame per step, JPEG
+    png = show_video([clip[:, :3], clip[:, :2]], fps=4, frame_format="png")
+    assert png.data.count("data:image/png") == 3 and len(html.data) < len(png.data)
+    with pytest.raises(ValueError, match="frame_format"):
+        show_video(clip, frame_format="gif")
 
 
 def test_frame_slider_follows_the_slider(clip):

@@ -35,7 +35,7 @@ def test_video_model_starts_as_the_image_model_and_alpha_one_is_exact():
 def test_only_temporal_parameters_train():
     video = ToyVideoModel(ScalarDenoiser(hidden=32))
     trainable = {n for n, p in video.named_parameters() if p.requires_grad}
-    assert trainable and all(n.startswith(("temporal.", "blend.")) for n in trainable)
+    assert trainable and all(n.startswith("temporal.") or n == "mix" for n in trainable)
 
 
 def test_temporal_attention_mixes_frames_only_within_a_video():

@@ -13,6 +13,12 @@ from nbdev.quarto import refresh_quarto_yml
 from nbdev.serve import _proc_file
 
 
+def _notebooks(nbs):
+    "Every notebook under `nbs`, sub-folders such as `experiments/` included (not hidden or `_` folders)."
+    return sorted(p for p in nbs.rglob("*.ipynb")
+                  if not any(part.startswith((".", "_")) for part in p.relative_to(nbs).parts))
+
+
 def main() -> int:
     cfg = get_config()
     nbs, cache = cfg.config_path / cfg.nbs_path, cfg.config_path / "_proc"
@@ -21,7 +27,7 @@ def main() -> int:
     refresh_quarto_yml()
     nbdev.doclinks._build_modidx()
     failed = []
-    for nb in sorted(nbs.glob("*.ipynb")):
+    for nb in _notebooks(nbs):
         job = _proc_file(nb, mtime=0, cache=cache, path=nbs)
         try:
             with warnings.catch_warnings():
@@ -33,7 +39,7 @@ def main() -> int:
     shutil.rmtree(cache, ignore_errors=True)
     if failed:
         return 1
-    print(f"proc_docs: {len(list(nbs.glob('*.ipynb')))} notebooks ready for the docs build")
+    print(f"proc_docs: {len(_notebooks(nbs))} notebooks ready for the docs build")
     return 0
 
 

@@ -34,7 +34,7 @@ def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, fl
 
 DEMO_CAPTION = "a red circle moving right"
 
-
+# %% ../nbs/90_cli.ipynb #4d4318ec
 def demo(out: str | Path = "outputs/demo.mp4", *, caption: str = DEMO_CAPTION, seed: int = 0, frames: int = 8,
          num_steps: int = 50, scale: int = 4) -> Path:
     """The main job: the keyframe model draws a video `(3, frames, 64, 64)` of `caption`; it is enlarged `scale`x
@@ -60,7 +60,7 @@ def demo(out: str | Path = "outputs/demo.mp4", *, caption: str = DEMO_CAPTION, s
     video = video.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
     return write_video(video, out, fps=4)
 
-
+# %% ../nbs/90_cli.ipynb #c1894c30
 def motion_report(video: torch.Tensor, caption: str) -> str:
     "One line: the motion yardstick's verdict on `video` `(3, T, H, W)` for `caption`, or why it cannot judge."
     from videoldm_ref.metrics import MOTION_CHECKS, motion_check
@@ -111,7 +111,7 @@ def _train_keyframes(out, ckpt_dir, device="cpu", minutes=None):
                       "command goes on from there")
     return result
 
-
+# %% ../nbs/90_cli.ipynb #28fd954e
 def _train_temporal_decoder(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.temporal_decoder import train_temporal_decoder
     _cpu_only("temporal-decoder", device, minutes)
@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=str(data_samples_dir()), help="output folder (default: %(default)s)")
     return p
 
-
+# %% ../nbs/90_cli.ipynb #f04fd385
 def main(argv: list[str] | None = None) -> int:
     "Run the `videoldm-ref` command line with `argv` (default: `sys.argv[1:]`); returns the exit code."
     parser = _parser()

@@ -42,7 +42,7 @@ def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, float
             raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf of {x.numel()}")
     return x
 
-
+# %% ../nbs/00_core.ipynb #9aada342
 def check_type(v, name: str, cls: type | tuple[type, ...]):
     "Return `v`, or raise `TypeError` naming `name` when it is not an instance of `cls` (a model class, say)."
     if not isinstance(v, cls):
@@ -50,7 +50,7 @@ def check_type(v, name: str, cls: type | tuple[type, ...]):
         raise TypeError(f"{name}: expected {'an' if want[0] in 'AEIO' else 'a'} {want}, got {type(v).__name__}")
     return v
 
-
+# %% ../nbs/00_core.ipynb #81b7eb68
 def check_int(v, name: str, *, min: int | None = None, max: int | None = None) -> int:
     "Return `v` as an `int`; `TypeError` for non-integers (bools included), `ValueError` outside `[min, max]`."
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -62,7 +62,7 @@ def check_int(v, name: str, *, min: int | None = None, max: int | None = None) -
         raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {v}")
     return v
 
-
+# %% ../nbs/00_core.ipynb #52d78e5a
 def check_float(v, name: str, *, min: float | None = None, max: float | None = None,
                 open_min: bool = False) -> float:
     "Return `v` as a finite `float` within `[min, max]` (`(min, max]` with `open_min`)."
@@ -76,7 +76,7 @@ def check_float(v, name: str, *, min: float | None = None, max: float | None = N
         raise ValueError(f"{name}: expected a number in {'(' if open_min else '['}{lo}, {hi}], got {v}")
     return v
 
-
+# %% ../nbs/00_core.ipynb #b496d2e0
 def check_choice(v, name: str, choices: Iterable):
     "Raise `ValueError` unless `v` is one of `choices`."
     choices = list(choices)
@@ -84,7 +84,7 @@ def check_choice(v, name: str, choices: Iterable):
         raise ValueError(f"{name}: expected one of {choices}, got {v!r}")
     return v
 
-
+# %% ../nbs/00_core.ipynb #f87f6b39
 def check_path(path, name: str = "path", *, must_exist: bool = True, is_dir: bool | None = None) -> Path:
     "Return `path` as a `Path`; `FileNotFoundError` naming it when it must exist and does not."
     if not isinstance(path, (str, os.PathLike)):
@@ -284,7 +284,7 @@ def check_pretrained(cls, path, name: str = "path") -> Path:
                          f"{len(unexpected)} unexpected, {len(misshapen)} of another shape (such as {example!r})")
     return path
 
-
+# %% ../nbs/00_core.ipynb #ecc6fe25
 def load_pretrained(cls, path, name: str = "path"):
     "`cls.from_pretrained(path)` in eval mode, safetensors only, after `check_pretrained` has passed."
     path = check_pretrained(cls, path, name)

@@ -35,7 +35,7 @@ def data_samples_dir() -> Path:
     default = Path(videoldm_ref.__file__).resolve().parents[1] / "data_samples"
     return Path(os.environ.get("VIDEOLDM_DATA_SAMPLES", default))
 
-
+# %% ../nbs/01b_data.ipynb #765bc403
 def resize_video(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     "Centre-crop a video `(C, T, H, W)` to the aspect of `size = (h, w)`, then resize it there (antialiased)."
     check_video(video, "video", batched=False, value_range=None)
@@ -50,7 +50,7 @@ def resize_video(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     frames = F.interpolate(frames, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
     return frames.transpose(0, 1).clamp(-1, 1)
 
-
+# %% ../nbs/01b_data.ipynb #6934f1cc
 def build_data_samples(source: str | os.PathLike, out: str | os.PathLike, *, max_frames: int = 256) -> list[Path]:
     """Make the real sample clips: each clip of `SAMPLE_SOURCES` at each size of `SAMPLE_SIZES`, as mp4.
 
@@ -73,12 +73,12 @@ def build_data_samples(source: str | os.PathLike, out: str | os.PathLike, *, max
             written.append(write_video(resize_video(video, size), Path(out) / f"{name}_{tag}.mp4", fps=fps, crf=10))
     return written
 
-
+# %% ../nbs/01b_data.ipynb #28639d21
 def sample_clip_names() -> list[str]:
     "Names of the shipped sample clips, such as `'bikes_64x128'`."
     return [f"{n}_{t}" for n in SAMPLE_SOURCES for t in SAMPLE_SIZES]
 
-
+# %% ../nbs/01b_data.ipynb #fc0dccd7
 def load_sample_clip(name: str, *, max_frames: int | None = None) -> tuple[torch.Tensor, float]:
     "One shipped sample clip as `(3, T, H, W)` in [-1, 1] and its fps."
     check_choice(name, "name", sample_clip_names())
@@ -102,7 +102,7 @@ def _shape_mask(kind: str, yy: torch.Tensor, xx: torch.Tensor, cy: float, cx: fl
         dist = torch.maximum(dx.abs() * 0.866 + dy * 0.5, -dy) - 0.5 * r
     return (0.5 - dist).clamp(0, 1)
 
-
+# %% ../nbs/01b_data.ipynb #2e2cffb8
 class MovingShapes(Dataset):
     """`n` clips of one coloured shape moving in a straight line, each with a caption; item `i` depends only on
     `(seed, i)`. Items are dicts: `video (3, frames, size, size)` in [-1, 1], `caption`, `fps`, and the
@@ -158,7 +158,31 @@ def _scene_image(name: str, max_side: int) -> torch.Tensor:
         img = F.interpolate(img, scale_factor=scale, mode="bilinear", antialias=True, align_corners=False)
     return img[0]
 
+# %% ../nbs/01b_data.ipynb #cafe0001
+def _camera_path(rng: np.random.Generator, motion: str, frames: int, size: tuple[int, int],
+                 image_size: tuple[int, int]) -> torch.Tensor:
+    """The camera's window over an image of `image_size` at each of `frames` frames, for an output of `size`
+    `(h, w)`: `(frames, 2, 3)` affine matrices in `F.affine_grid`'s convention."""
+    (h, w), (H, W) = size, image_size
+    # the camera's window, as fractions of the image: as large as fits at zoom 1, with the output's aspect
+    win_h = min(1.0, (W * h / w) / H)
+    win_w = win_h * H * w / (h * W)
+    z0, z1 = {"zoom in": (1.0, 0.55), "zoom out": (0.55, 1.0)}.get(motion, (0.7, 0.7))
+    zooms = np.linspace(z0, z1, frames) * rng.uniform(0.85, 1.0)
+    # the window's centre in [-1, 1] image coordinates; a pan travels across what the window leaves free
+    free_x, free_y = 1 - win_w * zooms.max(), 1 - win_h * zooms.max()
+    cx0, cy0 = rng.uniform(-free_x, free_x) * 0.3, rng.uniform(-free_y, free_y) * 0.3
+    amount = rng.uniform(0.6, 1.0)
+    steps = np.linspace(-1, 1, frames) * amount
+    cx = {"pan left": -steps * free_x, "pan right": steps * free_x}.get(motion, np.full(frames, cx0))
+    cy = {"pan up": -steps * free_y, "pan down": steps * free_y}.get(motion, np.full(frames, cy0))
+    theta = torch.zeros(frames, 2, 3)
+    theta[:, 0, 0] = torch.from_numpy(win_w * zooms).float()
+    theta[:, 1, 1] = torch.from_numpy(win_h * zooms).float()
+    theta[:, 0, 2], theta[:, 1, 2] = torch.from_numpy(cx).float(), torch.from_numpy(cy).float()
+    return theta
 
+# %% ../nbs/01b_data.ipynb #5886ff48
 class CameraMotion(Dataset):
     """`n` clips of a camera panning or zooming over a scikit-image photograph; item `i` depends only on
     `(seed, i)`. Items are dicts: `video (3, frames, h, w)` in [-1, 1], `caption` such as
@@ -190,23 +214,8 @@ class CameraMotion(Dataset):
         rng = np.random.default_rng([self.seed, i])
         scene, motion = rng.choice(self.scenes), rng.choice(MOTIONS)
         img = self._image(scene)
-        (h, w), (H, W) = self.size, img.shape[-2:]
-        # the camera's window, as fractions of the image: as large as fits at zoom 1, with the output's aspect
-        win_h = min(1.0, (W * h / w) / H)
-        win_w = win_h * H * w / (h * W)
-        z0, z1 = {"zoom in": (1.0, 0.55), "zoom out": (0.55, 1.0)}.get(motion, (0.7, 0.7))
-        zooms = np.linspace(z0, z1, self.frames) * rng.uniform(0.85, 1.0)
-        # the window's centre in [-1, 1] image coordinates; a pan travels across what the window leaves free
-        free_x, free_y = 1 - win_w * zooms.max(), 1 - win_h * zooms.max()
-        cx0, cy0 = rng.uniform(-free_x, free_x) * 0.3, rng.uniform(-free_y, free_y) * 0.3
-        amount = rng.uniform(0.6, 1.0)
-        steps = np.linspace(-1, 1, self.frames) * amount
-        cx = {"pan left": -steps * free_x, "pan right": steps * free_x}.get(motion, np.full(self.frames, cx0))
-        cy = {"pan up": -steps * free_y, "pan down": steps * free_y}.get(motion, np.full(self.frames, cy0))
-        theta = torch.zeros(self.frames, 2, 3)
-        theta[:, 0, 0] = torch.from_numpy(win_w * zooms).float()
-        theta[:, 1, 1] = torch.from_numpy(win_h * zooms).float()
-        theta[:, 0, 2], theta[:, 1, 2] = torch.from_numpy(cx).float(), torch.from_numpy(cy).float()
+        theta = _camera_path(rng, str(motion), self.frames, self.size, img.shape[-2:])
+        h, w = self.size
         grid = F.affine_grid(theta, (self.frames, 3, h, w), align_corners=False)
         video = F.grid_sample(img.expand(self.frames, -1, -1, -1), grid, mode="bilinear", padding_mode="border",
                               align_corners=False)
@@ -239,7 +248,7 @@ class VideoFolder(Dataset):
             self._cache[i] = dict(video=video, caption=self.files[i].stem, fps=fps)
         return dict(self._cache[i])
 
-
+# %% ../nbs/01b_data.ipynb #8637fe6b
 class VideoList(Dataset):
     "Videos already in memory as a source: items `video (C, T, H, W)`, `caption`, `fps`."
 
@@ -258,7 +267,7 @@ class VideoList(Dataset):
         i = check_index(i, len(self))
         return dict(video=self.videos[i], caption=self.captions[i], fps=self.fps)
 
-
+# %% ../nbs/01b_data.ipynb #c7026046
 class ClipDataset(Dataset):
     """Clips of `frames` frames, `stride` frames apart, from every video of `source` (a dataset of dicts with
     `video (C, T, H, W)`, `caption`, `fps`). A new clip starts every `step` frames (default: every frame).
@@ -284,7 +293,7 @@ class ClipDataset(Dataset):
         video = item["video"][:, start:start + (self.frames - 1) * self.stride + 1:self.stride]
         return dict(video=video, caption=item["caption"], fps=item["fps"] / self.stride, index=index, start=start)
 
-
+# %% ../nbs/01b_data.ipynb #479bf6dc
 class FrameDataset(Dataset):
     "Every frame of every video of `source`, on its own. Items: `image (C, H, W)`, `caption`, `index`, `t`."
 

@@ -41,7 +41,7 @@ def make_betas(kind: str = "scaled_linear", num_steps: int = 1000, beta_start: f
     abar = torch.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
     return (1 - abar[1:] / abar[:-1]).clamp(max=0.999).float()
 
-
+# %% ../nbs/03_diffusion.ipynb #387b5997
 class NoiseSchedule:
     """A noise schedule: `betas` and `alphas_cumprod` (`abar_t`), both `(N,)` float32, and helpers to index them.
     With `zero_terminal_snr` the last step is pure noise (`abar = 0`)."""
@@ -72,7 +72,6 @@ class NoiseSchedule:
     def __repr__(self) -> str:
         ztsnr = ", zero_terminal_snr=True" if self.zero_terminal_snr else ""
         return f"NoiseSchedule({self.kind!r}, num_steps={self.num_steps}{ztsnr})"
-
 
 # %% ../nbs/03_diffusion.ipynb #50f2e128
 def zero_snr_betas(betas: torch.Tensor) -> torch.Tensor:
@@ -163,7 +162,7 @@ def make_timesteps(num_train_steps: int, num_steps: int, spacing: str = "leading
         ts = np.linspace(0, num_train_steps - 1, num_steps).round()
     return torch.from_numpy(ts[::-1].copy().astype(np.int64))
 
-
+# %% ../nbs/03_diffusion.ipynb #cbace1ac
 def _prev_abar(schedule: NoiseSchedule, timesteps: torch.Tensor, i: int) -> torch.Tensor:
     return schedule.alphas_cumprod[timesteps[i + 1]] if i + 1 < len(timesteps) else torch.tensor(1.0)
 
@@ -187,7 +186,7 @@ def _start(shape, x_T, generator, device, dtype):
     shape = check_alloc(shape, "shape", dtype=dtype, device=device)
     return torch.randn(shape, generator=generator, dtype=dtype).to(device)
 
-
+# %% ../nbs/03_diffusion.ipynb #cf9bd8ba
 @torch.no_grad()
 def ddim_sample(model_fn: ModelFn, shape: Sequence[int], schedule: NoiseSchedule, *, num_steps: int = 50,
                 eta: float = 0.0, generator: torch.Generator | int | None = None, x_T: torch.Tensor | None = None,
@@ -211,7 +210,7 @@ def ddim_sample(model_fn: ModelFn, shape: Sequence[int], schedule: NoiseSchedule
             callback(i, t, x, x0)
     return x
 
-
+# %% ../nbs/03_diffusion.ipynb #b9b74cf4
 @torch.no_grad()
 def ddpm_sample(model_fn: ModelFn, shape: Sequence[int], schedule: NoiseSchedule, *, num_steps: int | None = None,
                 generator: torch.Generator | int | None = None, x_T: torch.Tensor | None = None,

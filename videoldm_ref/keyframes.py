@@ -148,7 +148,7 @@ def video_ldm_loss(p_uncond: float = 0.1, *, high_noise: float = 0.0, high_t: in
                               t=t.to(x0.device), prediction_type=ldm.diffusion.prediction_type)
     return loss_fn
 
-
+# %% ../nbs/10_keyframes.ipynb #7016cd17
 def _collate(items):
     return dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
 
@@ -186,11 +186,10 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
     ldm.save_temporal(out_dir, dtype=save_dtype)
     return ldm.eval(), result
 
-
+# %% ../nbs/10_keyframes.ipynb #1a5d008a
 def load_keyframes(path: str | os.PathLike | None = None, image_ldm: ImageLDM | None = None) -> VideoLDM:
     "The shipped keyframe model (`data_samples/checkpoints/keyframes`), or the temporal layers at `path`."
     return VideoLDM.from_temporal(path or data_samples_dir() / "checkpoints" / "keyframes", image_ldm)
-
 
 # %% ../nbs/10_keyframes.ipynb #3ea3589b
 def _mean_se(values) -> tuple[float, float]:

@@ -15,11 +15,11 @@ import av
 import numpy as np
 import torch
 
-from .core import check_float, check_int, check_path, check_video
+from .core import check_choice, check_float, check_int, check_path, check_video
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'to_uint8', 'from_uint8', 'write_video', 'read_video', 'frames_grid', 'show_video', 'frame_slider',
-           'tile_videos']
+__all__ = ['VIDEO_SUFFIXES', 'to_uint8', 'from_uint8', 'write_video', 'read_video', 'frames_grid', 'as_jpeg', 'show_video',
+           'frame_slider', 'tile_videos']
 
 # %% ../nbs/01a_media.ipynb #d417a9d5
 def to_uint8(video: torch.Tensor) -> np.ndarray:
@@ -68,7 +68,7 @@ def _write_gif(frames: np.ndarray, path: Path, fps: float):
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:], loop=0,
                    duration=max(20, round(1000 / fps)), optimize=False)
 
-
+# %% ../nbs/01a_media.ipynb #a16d966a
 def write_video(video: torch.Tensor, path: str | os.PathLike, fps: float = 8.0, *, crf: int = 12) -> Path:
     """Write a video `(C, T, H, W)` in [-1, 1] to `.mp4` (H.264, yuv420p; `crf` 0-51, lower is better) or `.gif`.
 
@@ -151,10 +151,10 @@ def _to_image(frame: torch.Tensor) -> np.ndarray:
     "A frame `(C, H, W)` in [-1, 1] -> `(H, W, 3)` floats in [0, 1] for matplotlib."
     return ((frame.detach().float().cpu().clamp(-1, 1).expand(3, -1, -1) + 1) / 2).permute(1, 2, 0).numpy()
 
-
+# %% ../nbs/01a_media.ipynb #2a03f493
 def frames_grid(videos, *, n_frames: int | None = 8, titles: Sequence[str] | None = None,
                 col_titles: Sequence[str] | None = None, path: str | os.PathLike | None = None,
-                height: float = 1.0, dpi: int = 64):
+                height: float = 1.0, dpi: int = 80):
     """A matplotlib figure with one row per video and `n_frames` evenly spaced frames per row (all if `None`).
 
     `videos`: `(C, T, H, W)`, `(B, C, T, H, W)` or a list of videos. Rows are labelled by `titles`, columns by
@@ -176,9 +176,9 @@ def frames_grid(videos, *, n_frames: int | None = 8, titles: Sequence[str] | Non
             ax = axes[r, c]
             ax.imshow(_to_image(v[:, t]))
             ax.set_xticks([]); ax.set_yticks([])
-            if r == 0: ax.set_title(f"t={t}" if col_titles is None else col_titles[c], fontsize=7)
+            if r == 0: ax.set_title(f"t={t}" if col_titles is None else col_titles[c], fontsize=9)
         if titles is not None:
-            axes[r, 0].set_ylabel(titles[r], fontsize=7, rotation=0, ha="right", va="center")
+            axes[r, 0].set_ylabel(titles[r], fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout(pad=0.2)
     if path is not None:
         path = check_path(path, "path", must_exist=False)
@@ -186,15 +186,32 @@ def frames_grid(videos, *, n_frames: int | None = 8, titles: Sequence[str] | Non
         fig.savefig(path, dpi=dpi)
     return fig
 
+# %% ../nbs/01a_media.ipynb #e1a9c3b1
+def as_jpeg(fig, quality: int = 80):
+    """Show the matplotlib figure `fig` as a JPEG of that `quality` (1 to 95) and close it; returns an
+    `IPython.display.Image`, which a notebook displays like the figure."""
+    import io
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+    if not hasattr(fig, "savefig"):
+        raise TypeError(f"fig: expected a matplotlib figure, got {type(fig).__name__}")
+    quality = check_int(quality, "quality", min=1, max=95)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=fig.dpi, pil_kwargs=dict(quality=quality))
+    plt.close(fig)
+    return Image(buf.getvalue(), format="jpeg")
 
+# %% ../nbs/01a_media.ipynb #82060674
 def show_video(videos, *, fps: float = 8.0, titles: Sequence[str] | None = None, height: float = 1.6,
-               dpi: int = 64):
-    "Play one video or several side by side inline in a notebook (matplotlib JS animation); returns `HTML`."
+               dpi: int = 64, frame_format: str = "jpeg"):
+    """Play one video or several side by side inline in a notebook (matplotlib JS animation); returns `HTML`.
+    Frames are embedded as `frame_format` images: `"jpeg"` keeps a notebook light, `"png"` is lossless."""
     import matplotlib.pyplot as plt
     from matplotlib import animation
     from IPython.display import HTML
     videos = _as_video_list(videos, "videos")
     fps = check_float(fps, "fps", min=0, open_min=True)
+    check_choice(frame_format, "frame_format", ("jpeg", "png"))
     if titles is not None and len(titles) != len(videos):
         raise ValueError(f"titles: expected {len(videos)} titles, one per video, got {len(titles)}")
     widths = [height * v.shape[3] / v.shape[2] for v in videos]
@@ -213,11 +230,12 @@ def show_video(videos, *, fps: float = 8.0, titles: Sequence[str] | None = None,
         return shown
 
     anim = animation.FuncAnimation(fig, draw, frames=max(v.shape[1] for v in videos), interval=1000 / fps)
-    html = HTML(anim.to_jshtml(default_mode="loop"))
+    with plt.rc_context({"animation.frame_format": frame_format}):
+        html = HTML(anim.to_jshtml(default_mode="loop"))
     plt.close(fig)
     return html
 
-
+# %% ../nbs/01a_media.ipynb #0df3801c
 def frame_slider(video: torch.Tensor, *, scale: int = 4):
     "An ipywidgets slider over the frames of one video `(C, T, H, W)`, each shown `scale` times enlarged."
     import io

@@ -27,16 +27,36 @@ from .train import TrainConfig, fit
 from .video_unet import FrameContext, insert_temporal_layers
 
 # %% auto #0
-__all__ = ['TemporalDecoder', 'decode_video_temporal', 'VideoDiscriminator', 'decoder_clips', 'EncodedClips', 'DecoderGAN',
-           'adaptive_weight', 'temporal_decoder_loss', 'train_temporal_decoder', 'load_temporal_decoder',
+__all__ = ['DecoderWeights', 'TemporalDecoder', 'decode_video_temporal', 'VideoDiscriminator', 'decoder_clips', 'EncodedClips',
+           'DecoderGAN', 'adaptive_weight', 'temporal_decoder_loss', 'train_temporal_decoder', 'load_temporal_decoder',
            'clip_features', 'decoder_metrics']
 
 # %% ../nbs/11_temporal_decoder.ipynb #b40ed37e
 def _is_new(key: str) -> bool:
     return ".temporal." in key or ".blend." in key or key.startswith(("out_temporal.", "out_blend."))
 
+# %% ../nbs/11_temporal_decoder.ipynb #cafe0002
+class DecoderWeights:
+    """Which weights of a `TemporalDecoder` are the image decoder's and which are new (temporal layers, mix
+    factors): loading the first strictly, listing the second. Mixed into `TemporalDecoder`."""
 
-class TemporalDecoder(ModelMixin, ConfigMixin):
+    def load_image_decoder(self, state_dict: dict[str, torch.Tensor]) -> None:
+        "Load the image decoder's weights from an `AutoencoderKL` state dict, strictly (encoder keys are ignored)."
+        ours = {k.replace(".spatial.", "."): k for k in self.state_dict() if not _is_new(k)}
+        given = {k: v for k, v in state_dict.items() if k.startswith(("decoder.", "post_quant_conv."))}
+        missing, unexpected = sorted(set(ours) - set(given)), sorted(set(given) - set(ours))
+        if missing or unexpected:
+            raise ValueError(f"state_dict: does not match the image decoder: missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]}")
+        result = self.load_state_dict({ours[k]: v for k, v in given.items()}, strict=False)
+        assert all(_is_new(k) for k in result.missing_keys) and not result.unexpected_keys
+
+    def new_parameters(self) -> list[nn.Parameter]:
+        "The temporal layers and mix factors (all that the image decoder does not have)."
+        return [p for k, p in self.named_parameters() if _is_new(k)]
+
+# %% ../nbs/11_temporal_decoder.ipynb #a127d05f
+class TemporalDecoder(DecoderWeights, ModelMixin, ConfigMixin):
     """An `AutoencoderKL`'s decoder with temporal layers: `forward(latents (B, c, T, h, w), scaled as `encode_video`
     gives them) -> video (B, 3, T, h f, w f)`."""
 
@@ -65,21 +85,6 @@ class TemporalDecoder(ModelMixin, ConfigMixin):
         decoder = cls({k: v for k, v in vae.config.items() if not k.startswith("_")}, **kwargs)
         decoder.load_image_decoder(vae.state_dict())
         return decoder
-
-    def load_image_decoder(self, state_dict: dict[str, torch.Tensor]) -> None:
-        "Load the image decoder's weights from an `AutoencoderKL` state dict, strictly (encoder keys are ignored)."
-        ours = {k.replace(".spatial.", "."): k for k in self.state_dict() if not _is_new(k)}
-        given = {k: v for k, v in state_dict.items() if k.startswith(("decoder.", "post_quant_conv."))}
-        missing, unexpected = sorted(set(ours) - set(given)), sorted(set(given) - set(ours))
-        if missing or unexpected:
-            raise ValueError(f"state_dict: does not match the image decoder: missing {missing[:3]}, "
-                             f"unexpected {unexpected[:3]}")
-        result = self.load_state_dict({ours[k]: v for k, v in given.items()}, strict=False)
-        assert all(_is_new(k) for k in result.missing_keys) and not result.unexpected_keys
-
-    def new_parameters(self) -> list[nn.Parameter]:
-        "The temporal layers and mix factors (all that the image decoder does not have)."
-        return [p for k, p in self.named_parameters() if _is_new(k)]
 
     def forward(self, latents: torch.Tensor, image_only_indicator: torch.Tensor | None = None) -> torch.Tensor:
         check_tensor(latents, "latents", ndim=5, floating=True)
@@ -206,7 +211,7 @@ class DecoderGAN(nn.Module):
     def discriminators(self) -> list[VideoDiscriminator]:
         return [d for d in (self.discriminator, self.image_discriminator) if d is not None]
 
-
+# %% ../nbs/11_temporal_decoder.ipynb #cf68f97f
 def adaptive_weight(rec_loss: torch.Tensor, adv_loss: torch.Tensor, last_layer: torch.Tensor) -> torch.Tensor:
     "`||grad rec|| / (||grad adv|| + 1e-4)` at `last_layer`, clamped to [0, 1e4] and detached (the LDM paper's)."
     for x, name in ((rec_loss, "rec_loss"), (adv_loss, "adv_loss"), (last_layer, "last_layer")):
@@ -215,7 +220,7 @@ def adaptive_weight(rec_loss: torch.Tensor, adv_loss: torch.Tensor, last_layer: 
     g_adv = torch.autograd.grad(adv_loss, last_layer, retain_graph=True)[0]
     return (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0, 1e4).detach()
 
-
+# %% ../nbs/11_temporal_decoder.ipynb #647a762e
 def temporal_decoder_loss(disc_weight: float = 0.1, diff_weight: float = 5.0, crop: int | None = 8):
     """L1 + `diff_weight` * L1 of the frame-to-frame changes + `disc_weight` * adaptive weight * hinge generator
     loss, plus the discriminators' hinge losses, on random crops of `crop` latent pixels (`crop * f` video pixels) of

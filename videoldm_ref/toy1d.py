@@ -13,7 +13,6 @@ from torch import nn
 
 from .core import check_int, check_tensor
 from .diffusion import NoiseSchedule, ddpm_sample
-from .temporal import AlphaBlender
 
 # %% auto #0
 __all__ = ['MODES', 'MODE_STD', 'toy_values', 'toy_videos', 'timestep_embedding', 'ScalarDenoiser', 'TemporalAttention1D',
@@ -101,10 +100,11 @@ class TemporalAttention1D(nn.Module):
         x = x + self.ff(self.norm2(x) + e)
         return x.reshape(h.shape)
 
-
+# %% ../nbs/04_toy_alignment.ipynb #4495a5de
 class ToyVideoModel(nn.Module):
-    """The frozen `image_model` with a temporal layer after each hidden block, mixed by an `AlphaBlender`.
-    `forward(x (B, T), t (B,), image_only_indicator=None) -> (B, T)`."""
+    """The frozen `image_model` with a temporal layer after each hidden block, mixed in with a learned weight:
+    `h = alpha * h + (1 - alpha) * temporal(h)`, `alpha = sigmoid(mix)`. Frames flagged in `image_only_indicator`
+    `(B, T)` keep `alpha = 1`. `forward(x (B, T), t (B,), image_only_indicator=None) -> (B, T)`."""
 
     def __init__(self, image_model: ScalarDenoiser, heads: int = 4):
         super().__init__()
@@ -113,17 +113,27 @@ class ToyVideoModel(nn.Module):
         self.image_model = image_model.requires_grad_(False)
         hidden = image_model.inp.out_features
         self.temporal = nn.ModuleList(TemporalAttention1D(hidden, heads) for _ in image_model.blocks)
-        self.blend = nn.ModuleList(AlphaBlender() for _ in image_model.blocks)
+        self.mix = nn.Parameter(torch.zeros(len(image_model.blocks)))     # alpha = sigmoid(0) = 0.5 at the start
+
+    @property
+    def alphas(self) -> torch.Tensor:
+        return torch.sigmoid(self.mix)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, image_only_indicator: torch.Tensor | None = None):
         check_tensor(x, "x", ndim=2)
         b, n = x.shape
+        if image_only_indicator is not None:
+            if check_tensor(image_only_indicator, "image_only_indicator").shape != (b, n):
+                raise ValueError(f"image_only_indicator: expected shape {(b, n)} (B, T), "
+                                 f"got {tuple(image_only_indicator.shape)}")
+            image_only_indicator = image_only_indicator.reshape(-1, 1).bool()
         m = self.image_model
         t = t.repeat_interleave(n)
         h, t_emb = m.embed(x.reshape(-1), t), timestep_embedding(t, 32, m.num_steps)
-        for block, temporal, blend in zip(m.blocks, self.temporal, self.blend):
+        for block, temporal, alpha in zip(m.blocks, self.temporal, self.alphas):
             h = block(h)
-            h = blend(h, temporal(h, n, t_emb), image_only_indicator)
+            mixed = alpha * h + (1 - alpha) * temporal(h, n, t_emb)
+            h = mixed if image_only_indicator is None else torch.where(image_only_indicator, h, mixed)
         return m.out(h)[:, 0].view(b, n)
 
 # %% ../nbs/04_toy_alignment.ipynb #e53ea7a5

@@ -30,8 +30,8 @@ from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
 
 # %% auto #0
 __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameContext', 'VideoResnetBlock',
-           'VideoTransformerBlock', 'insert_temporal_layers', 'VideoUNet', 'per_frame', 'save_temporal',
-           'from_temporal', 'build_video_unet', 'benchmark_video_unet']
+           'VideoTransformerBlock', 'insert_temporal_layers', 'SpatialTemporalWeights', 'VideoUNet', 'per_frame',
+           'save_temporal', 'from_temporal', 'build_video_unet', 'benchmark_video_unet']
 
 # %% ../nbs/09_video_unet.ipynb #9e997d7e
 @dataclass
@@ -45,7 +45,7 @@ class FrameContext:
     def __post_init__(self):
         self.num_frames = check_int(self.num_frames, "num_frames", min=1)
 
-
+# %% ../nbs/09_video_unet.ipynb #ce861601
 class VideoResnetBlock(nn.Module):
     "A spatial `ResnetBlock2D`, then a `TemporalConvBlock` on its output, mixed by an `AlphaBlender`."
 
@@ -65,7 +65,7 @@ class VideoResnetBlock(nn.Module):
         temporal = self.temporal(x, self.frames.num_frames, temb, self.frames.context)
         return self.blend(x, temporal, self.frames.image_only_indicator)
 
-
+# %% ../nbs/09_video_unet.ipynb #4b92b19f
 class VideoTransformerBlock(nn.Module):
     "A spatial `Transformer2DModel`, then a `TemporalAttentionBlock` on its output, mixed by an `AlphaBlender`."
     gradient_checkpointing = False                                      # set by ModelMixin.enable_gradient_checkpointing
@@ -121,8 +121,64 @@ def _spatial_key(key: str) -> str:
     "Our name of a spatial parameter -> the image UNet's name."
     return key.removeprefix("unet.").replace(".spatial.", ".")
 
+# %% ../nbs/09_video_unet.ipynb #c0ffee01
+def _check_inputs(cfg, sample, context, indicator) -> tuple[int, int]:
+    "Check `VideoUNet.forward`'s inputs against the UNet's config `cfg`; return `(B, T)`."
+    check_tensor(sample, "sample", floating=True)
+    if sample.ndim != 5:
+        raise ValueError(f"sample: expected a video batch (B, C, T, H, W), got shape {tuple(sample.shape)}")
+    b, c, t, h, w = sample.shape
+    if c != cfg.in_channels:
+        hint = (" (it looks like (B, T, C, H, W): use sample.transpose(1, 2))"
+                if sample.shape[2] == cfg.in_channels else "")
+        raise ValueError(f"sample: expected {cfg.in_channels} channels at dim 1 of (B, C, T, H, W), got shape "
+                         f"{tuple(sample.shape)}{hint}")
+    f = 2 ** (len(cfg.block_out_channels) - 1)
+    if h % f or w % f:
+        raise ValueError(f"sample: expected H and W divisible by {f} (the UNet halves them "
+                         f"{len(cfg.block_out_channels) - 1} times), got {h}x{w}")
+    check_tensor(context, "encoder_hidden_states", ndim=3)
+    if context.shape[0] != b or context.shape[2] != cfg.cross_attention_dim:
+        raise ValueError(f"encoder_hidden_states: expected ({b}, S, {cfg.cross_attention_dim}), one per video, "
+                         f"got {tuple(context.shape)}")
+    if indicator is not None:
+        check_tensor(indicator, "image_only_indicator", ndim=2)
+        if tuple(indicator.shape) != (b, t):
+            raise ValueError(f"image_only_indicator: expected ({b}, {t}), (B, T) of sample, got "
+                             f"{tuple(indicator.shape)}")
+    return b, t
 
-class VideoUNet(ModelMixin, ConfigMixin):
+# %% ../nbs/09_video_unet.ipynb #c0ffee02
+class SpatialTemporalWeights:
+    """Bookkeeping of a wrapped model's weights: which are the image model's (spatial, under their own names once
+    `.spatial` is dropped) and which are new (temporal layers and mix factors). Mixed into `VideoUNet`."""
+
+    def spatial_state_dict(self) -> dict[str, torch.Tensor]:
+        "The image UNet's state dict, under its own names."
+        return {_spatial_key(k): v for k, v in self.state_dict().items() if not _is_temporal(k)}
+
+    def load_spatial_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        "Load an image UNet's weights, strictly: every spatial key must be given, and nothing else."
+        ours = {_spatial_key(k): k for k in self.state_dict() if not _is_temporal(k)}
+        missing, unexpected = sorted(set(ours) - set(state_dict)), sorted(set(state_dict) - set(ours))
+        if missing or unexpected:
+            raise ValueError(f"state_dict: does not match the image UNet: missing {missing[:5]}"
+                             f"{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+                             f"{'...' if len(unexpected) > 5 else ''}")
+        result = self.load_state_dict({ours[k]: v for k, v in state_dict.items()}, strict=False)
+        assert all(_is_temporal(k) for k in result.missing_keys) and not result.unexpected_keys
+
+    def temporal_parameters(self) -> list[nn.Parameter]:
+        return [p for k, p in self.named_parameters() if _is_temporal(k)]
+
+    def freeze_spatial(self) -> "VideoUNet":
+        "Train only the temporal layers and mix factors, as the paper does."
+        for k, p in self.named_parameters():
+            p.requires_grad_(_is_temporal(k))
+        return self
+
+# %% ../nbs/09_video_unet.ipynb #9cf36375
+class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
     """An image `UNet2DConditionModel` with temporal layers after its blocks.
     `forward(sample (B, C, T, H, W), timestep, encoder_hidden_states (B, S, D)) -> (B, C_out, T, H, W)`."""
     _supports_gradient_checkpointing = True
@@ -153,33 +209,9 @@ class VideoUNet(ModelMixin, ConfigMixin):
         video.load_spatial_state_dict(unet.state_dict())
         return nn.Module.to(video, param.dtype)                         # (ModelMixin.to warns about fp32 modules)
 
-    def spatial_state_dict(self) -> dict[str, torch.Tensor]:
-        "The image UNet's state dict, under its own names."
-        return {_spatial_key(k): v for k, v in self.state_dict().items() if not _is_temporal(k)}
-
-    def load_spatial_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        "Load an image UNet's weights, strictly: every spatial key must be given, and nothing else."
-        ours = {_spatial_key(k): k for k in self.state_dict() if not _is_temporal(k)}
-        missing, unexpected = sorted(set(ours) - set(state_dict)), sorted(set(state_dict) - set(ours))
-        if missing or unexpected:
-            raise ValueError(f"state_dict: does not match the image UNet: missing {missing[:5]}"
-                             f"{'...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
-                             f"{'...' if len(unexpected) > 5 else ''}")
-        result = self.load_state_dict({ours[k]: v for k, v in state_dict.items()}, strict=False)
-        assert all(_is_temporal(k) for k in result.missing_keys) and not result.unexpected_keys
-
-    def temporal_parameters(self) -> list[nn.Parameter]:
-        return [p for k, p in self.named_parameters() if _is_temporal(k)]
-
-    def freeze_spatial(self) -> "VideoUNet":
-        "Train only the temporal layers and mix factors, as the paper does."
-        for k, p in self.named_parameters():
-            p.requires_grad_(_is_temporal(k))
-        return self
-
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | float | int, encoder_hidden_states: torch.Tensor,
                 image_only_indicator: torch.Tensor | None = None) -> torch.Tensor:
-        b, t = self._check(sample, encoder_hidden_states, image_only_indicator)
+        b, t = _check_inputs(self.unet.config, sample, encoder_hidden_states, image_only_indicator)
         timestep = torch.as_tensor(timestep, device=sample.device)
         if timestep.ndim == 0:
             timestep = timestep.expand(b)
@@ -190,32 +222,6 @@ class VideoUNet(ModelMixin, ConfigMixin):
         out = self.unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
                         encoder_hidden_states=encoder_hidden_states.repeat_interleave(t, 0)).sample
         return rearrange(out, "(b t) c h w -> b c t h w", b=b)
-
-    def _check(self, sample, context, indicator) -> tuple[int, int]:
-        cfg = self.unet.config
-        check_tensor(sample, "sample", floating=True)
-        if sample.ndim != 5:
-            raise ValueError(f"sample: expected a video batch (B, C, T, H, W), got shape {tuple(sample.shape)}")
-        b, c, t, h, w = sample.shape
-        if c != cfg.in_channels:
-            hint = (" (it looks like (B, T, C, H, W): use sample.transpose(1, 2))"
-                    if sample.shape[2] == cfg.in_channels else "")
-            raise ValueError(f"sample: expected {cfg.in_channels} channels at dim 1 of (B, C, T, H, W), got shape "
-                             f"{tuple(sample.shape)}{hint}")
-        f = 2 ** (len(cfg.block_out_channels) - 1)
-        if h % f or w % f:
-            raise ValueError(f"sample: expected H and W divisible by {f} (the UNet halves them "
-                             f"{len(cfg.block_out_channels) - 1} times), got {h}x{w}")
-        check_tensor(context, "encoder_hidden_states", ndim=3)
-        if context.shape[0] != b or context.shape[2] != cfg.cross_attention_dim:
-            raise ValueError(f"encoder_hidden_states: expected ({b}, S, {cfg.cross_attention_dim}), one per video, "
-                             f"got {tuple(context.shape)}")
-        if indicator is not None:
-            check_tensor(indicator, "image_only_indicator", ndim=2)
-            if tuple(indicator.shape) != (b, t):
-                raise ValueError(f"image_only_indicator: expected ({b}, {t}), (B, T) of sample, got "
-                                 f"{tuple(indicator.shape)}")
-        return b, t
 
 # %% ../nbs/09_video_unet.ipynb #033267d8
 def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep, context: torch.Tensor) -> torch.Tensor:
@@ -256,7 +262,7 @@ def save_temporal(unet: VideoUNet, path: str | os.PathLike, *, dtype: torch.dtyp
         raise
     return path
 
-
+# %% ../nbs/09_video_unet.ipynb #c2afc6db
 def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel) -> VideoUNet:
     "A `VideoUNet` of the image `unet` with the temporal layers saved at `path` (loaded strictly)."
     path = check_path(path, "path", is_dir=True)
