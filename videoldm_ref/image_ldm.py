@@ -58,6 +58,16 @@ def caption_vocabulary() -> list[str]:
         words.update(phrase.split())
     return ["<pad>", "<unk>"] + sorted(words)
 
+# %% ../nbs/07_image_ldm.ipynb #7e570001
+def _warn_unseen(encoder, captions: Sequence[str]) -> None:
+    "Warn once per distinct caption about the words `encoder` will not see (unknown, or past `max_words`)."
+    for c in dict.fromkeys(captions):
+        unknown, cut = encoder.unseen_words(c)
+        if unknown or cut:
+            warnings.warn(f"captions: {c!r}: " + "; ".join(
+                ([f"unknown words {unknown} are read as <unk>"] if unknown else []) +
+                ([f"words past the first {encoder.config.max_words} are cut: {cut}"] if cut else [])), stacklevel=3)
+
 # %% ../nbs/07_image_ldm.ipynb #baf3795e
 class WordTextEncoder(ModelMixin, ConfigMixin):
     """Captions -> token embeddings `(B, max_words, dim)` for cross-attention. Words outside `vocab` become `<unk>`;
@@ -94,12 +104,7 @@ class WordTextEncoder(ModelMixin, ConfigMixin):
 
     def forward(self, captions: Sequence[str]) -> torch.Tensor:
         ids = self.tokenize(captions).to(self.position.device)
-        for c in dict.fromkeys(captions):                             # each distinct caption once
-            unknown, cut = self.unseen_words(c)
-            if unknown or cut:
-                warnings.warn(f"captions: {c!r}: " + "; ".join(
-                    ([f"unknown words {unknown} are read as <unk>"] if unknown else []) +
-                    ([f"words past the first {self.config.max_words} are cut: {cut}"] if cut else [])), stacklevel=2)
+        _warn_unseen(self, captions)
         pad = ids == 0
         x = self.embed(ids) + self.position
         x = self.encoder(x, src_key_padding_mask=pad & ~pad.all(1, keepdim=True))
@@ -121,6 +126,16 @@ def sampling_settings(ldm: nn.Module, num_steps: int) -> dict:
     return dict(prediction_type=ldm.diffusion.prediction_type,
                 timesteps=make_timesteps(ldm.schedule.num_steps, num_steps, ldm.diffusion.spacing))
 
+
+# %% ../nbs/07_image_ldm.ipynb #7e570002
+def _check_ldm_inputs(latents, t, captions, channels: int, num_steps: int) -> None:
+    "`ImageLDM.forward`'s checks: latents `(B, channels, h, w)`, one caption and one step per latent."
+    check_tensor(latents, "latents", ndim=4, floating=True)
+    if latents.shape[1] != channels:
+        raise ValueError(f"latents: expected {channels} channels at dim 1 of (B, C, h, w), got shape {tuple(latents.shape)}")
+    if len(captions) != latents.shape[0]:
+        raise ValueError(f"captions: expected {latents.shape[0]}, one per latent, got {len(captions)}")
+    check_steps(t, num_steps)
 
 # %% ../nbs/07_image_ldm.ipynb #e8e318dd
 class ImageLDM(nn.Module):
@@ -145,13 +160,7 @@ class ImageLDM(nn.Module):
 
     def forward(self, latents: torch.Tensor, t: torch.Tensor, captions: torch.Tensor | Sequence[str]) -> torch.Tensor:
         "Noise prediction for `latents` `(B, 4, h, w)` at steps `t` `(B,)`; `captions` as strings or embeddings."
-        check_tensor(latents, "latents", ndim=4, floating=True)
-        if latents.shape[1] != self.unet.config.in_channels:
-            raise ValueError(f"latents: expected {self.unet.config.in_channels} channels at dim 1 of (B, C, h, w), "
-                             f"got shape {tuple(latents.shape)}")
-        if len(captions) != latents.shape[0]:
-            raise ValueError(f"captions: expected {latents.shape[0]}, one per latent, got {len(captions)}")
-        check_steps(t, self.schedule.num_steps)
+        _check_ldm_inputs(latents, t, captions, self.unet.config.in_channels, self.schedule.num_steps)
         context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
         return self.unet(latents, t, encoder_hidden_states=context).sample
 

@@ -65,6 +65,15 @@ def check_frames(x: torch.Tensor, num_frames: int, name: str = "x") -> tuple[int
                          f"{num_frames}")
     return x.shape[0] // num_frames, num_frames
 
+# %% ../nbs/08_temporal_layers.ipynb #8c0d0001
+def _check_condition(x, name: str, shape: tuple, what: str) -> None:
+    "`ValueError` naming `name` unless `x` is a tensor of `shape` (a string in it, such as `'S'`, matches any size)."
+    ok = (isinstance(x, torch.Tensor) and x.ndim == len(shape)
+          and all(isinstance(s, str) or x.shape[i] == s for i, s in enumerate(shape)))
+    if not ok:
+        want = ", ".join(str(s) for s in shape)
+        raise ValueError(f"{name}: expected ({want}), {what}, got {tuple(x.shape) if isinstance(x, torch.Tensor) else x}")
+
 # %% ../nbs/08_temporal_layers.ipynb #4dbe090d
 class TemporalConvBlock(nn.Module):
     """GroupNorm, SiLU, Conv3d (3, k, k), + timestep embedding, GroupNorm, SiLU, dropout, Conv3d (zero-initialised),
@@ -100,14 +109,10 @@ class TemporalConvBlock(nn.Module):
         v = rearrange(x, "(b t) c h w -> b c t h w", t=t)
         h = self.conv1(F.silu(self._norm(self.norm1, v)))
         if self.temb_proj is not None:
-            if temb is None or temb.shape[0] != x.shape[0]:
-                raise ValueError(f"temb: expected ({x.shape[0]}, {self.temb_proj.in_features}), one per frame, got "
-                                 f"{None if temb is None else tuple(temb.shape)}")
+            _check_condition(temb, "temb", (x.shape[0], self.temb_proj.in_features), "one per frame")
             h = h + rearrange(self.temb_proj(F.silu(temb)), "(b t) c -> b c t 1 1", t=t)
         if self.context_proj is not None:
-            if context is None or context.ndim != 3 or context.shape[0] != b:
-                raise ValueError(f"context: expected ({b}, S, {self.context_proj.in_features}), one per video, got "
-                                 f"{None if context is None else tuple(context.shape)}")
+            _check_condition(context, "context", (b, "S", self.context_proj.in_features), "one per video")
             h = h + rearrange(self.context_proj(context.mean(1)), "b c -> b c 1 1 1")
         h = self.conv2(self.dropout(F.silu(self._norm(self.norm2, h))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
@@ -190,9 +195,7 @@ class TemporalAttentionBlock(nn.Module):
         h = h + self.ff_in(next(norm)(h))
         h = h + self.attn(next(norm)(h), mask=window_mask(t, self.window, x.device))
         if self.cross is not None:
-            if context is None or context.ndim != 3 or context.shape[0] != b:
-                raise ValueError(f"context: expected ({b}, S, {self.cross.to_k.in_features}), one per video, got "
-                                 f"{None if context is None else tuple(context.shape)}")
+            _check_condition(context, "context", (b, "S", self.cross.to_k.in_features), "one per video")
             per_video = rearrange(next(norm)(h), "(b hw) t c -> b (hw t) c", b=b)
             h = h + rearrange(self.cross(per_video, context), "b (hw t) c -> (b hw) t c", hw=hw)
         h = h + self.ff(next(norm)(h))
