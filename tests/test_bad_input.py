@@ -157,6 +157,8 @@ CASES = {
         (lambda: train.batch_indices(3, 4, 0, 0), ValueError, "batch_size"),
         (lambda: train.lr_multiplier({"steps": 3}), TypeError, "config"),
         (lambda: train.save_checkpoint("/tmp/ck", torch.nn.Linear(1, 1), None, None, {"step": 1}), TypeError, "optimizer"),
+        (lambda: train.save_checkpoint("/tmp/ck", torch.nn.Linear(1, 1), torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), 0.1),
+                                       None, {"step": 1}), TypeError, "state: expected a dict with an int 'step' and a list"),
         (lambda: train.fit(torch.nn.Linear(1, 1), None, [], train.TrainConfig()), TypeError, "loss_fn"),
         (lambda: train.step_generator(-1, 0), ValueError, "seed: expected an integer"),
         (lambda: train.step_generator(0, "a"), TypeError, "step: expected an integer"),

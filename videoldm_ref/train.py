@@ -95,6 +95,25 @@ def _model_signature(model: torch.nn.Module) -> dict:
     return {"class": type(model).__name__, "keys": len(model.state_dict()),
             "params": int(sum(p.numel() for p in model.parameters()))}
 
+# %% ../nbs/05_training.ipynb #28363005
+def _clear_leftovers(ckpt_dir: Path) -> None:
+    "Remove the temporary folders of saves that were killed mid-way (only one run writes to a `ckpt_dir`)."
+    for tmp in ckpt_dir.glob(".step-*.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_folder(folder: Path) -> tuple[dict, dict]:
+    "One checkpoint folder's tensors and state; `ValueError` when any part is missing or damaged."
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        lacking = {"step", "history", "model", "optim_groups", "ema"} - set(state)
+        if lacking:
+            raise KeyError(f"state.json lacks {sorted(lacking)}")
+        tensors = load_file(folder / "weights.safetensors")
+    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, OSError) as e:
+        raise ValueError(f"{folder.name} is corrupt ({type(e).__name__}: {e})") from None
+    return tensors, state
+
 # %% ../nbs/05_training.ipynb #91ce34be
 def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     ema: EMAModel | None, state: dict, keep: int = 2) -> Path:
@@ -104,8 +123,8 @@ def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimiz
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
-        raise TypeError(f"state: expected a dict with an int 'step', got {state!r:.80}")
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("history"), list)):
+        raise TypeError(f"state: expected a dict with an int 'step' and a list 'history', got {state!r:.80}")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     name = f"step-{state['step']:07d}"
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -131,25 +150,6 @@ def save_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimiz
     for old in sorted(ckpt_dir.glob("step-*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
-
-# %% ../nbs/05_training.ipynb #28363005
-def _clear_leftovers(ckpt_dir: Path) -> None:
-    "Remove the temporary folders of saves that were killed mid-way (only one run writes to a `ckpt_dir`)."
-    for tmp in ckpt_dir.glob(".step-*.tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _read_folder(folder: Path) -> tuple[dict, dict]:
-    "One checkpoint folder's tensors and state; `ValueError` when any part is missing or damaged."
-    try:
-        state = json.loads((folder / "state.json").read_text())
-        lacking = {"step", "history", "model", "optim_groups", "ema"} - set(state)
-        if lacking:
-            raise KeyError(f"state.json lacks {sorted(lacking)}")
-        tensors = load_file(folder / "weights.safetensors")
-    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, OSError) as e:
-        raise ValueError(f"{folder.name} is corrupt ({type(e).__name__}: {e})") from None
-    return tensors, state
 
 # %% ../nbs/05_training.ipynb #57549404
 def read_checkpoint(ckpt_dir: str | os.PathLike) -> tuple[dict, dict]:
