@@ -9,8 +9,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from videoldm_ref import (autoencoder, core, data, diffusion, image_ldm, keyframes, media, metrics, temporal,
-                          temporal_decoder, toy1d, train, video_unet)
+from videoldm_ref import (autoencoder, context, core, data, diffusion, image_ldm, keyframes, media, metrics,
+                          temporal, temporal_decoder, toy1d, train, video_unet)
 
 V = torch.zeros(1, 3, 4, 16, 16)                       # a valid batched video
 
@@ -238,6 +238,24 @@ CASES = {
         (lambda: autoencoder.latent_scaling_factor(autoencoder.build_vae("tiny"), torch.zeros(3, 8, 8)), ValueError,
          "frames: expected"),
         (lambda: autoencoder.train_autoencoder("x", config=dict(steps=1)), TypeError, "config: expected a TrainConfig"),
+    ],
+    "context": [
+        (lambda: context.prediction_mask(2, 4, 5), ValueError, "given"),
+        (lambda: context.prediction_mask(2, 4, [1.0, 2.0]), ValueError, "given"),
+        (lambda: context.interpolation_mask(1, 1), ValueError, "keyframes"),
+        (lambda: context.interpolation_mask(1, 3, every=1), ValueError, "every"),
+        (lambda: context.prediction_masks([]), ValueError, "given"),
+        (lambda: context.MaskedContextEncoder(0), ValueError, "latent_channels"),
+        (lambda: context.MaskedContextEncoder(4)(torch.zeros(1, 3, 2, 8, 8), torch.zeros(1, 2)), ValueError,
+         "context_latents"),
+        (lambda: context.MaskedContextEncoder(4)(torch.zeros(1, 4, 2, 8, 8), torch.zeros(1, 3)), ValueError,
+         "context_mask"),
+        (lambda: context.ContextVideoUNet.from_video_unet("unet"), TypeError, "video"),
+        (lambda: context.ContextLDM.from_video_ldm("ldm"), TypeError, "ldm"),
+        (lambda: context.context_loss(p_uncond=2), ValueError, "p_uncond"),
+        (lambda: context.BouncingShapes(speed=(0.1, 0.05)), ValueError, "speed"),
+        (lambda: context.BouncingShapes(frames=0), ValueError, "frames"),
+        (lambda: context.BouncingShapes(2)[5], IndexError, "i"),
     ],
 }
 

@@ -27,13 +27,14 @@ from .video_unet import VideoUNet, from_temporal, save_temporal
 
 
 # %% auto #0
-__all__ = ['KEYFRAME_TEMPORAL', 'KEYFRAME_TRAINING', 'VideoLDM', 'sample_video', 'LatentClips', 'keyframe_clips',
+__all__ = ['KEYFRAME_TEMPORAL', 'KEYFRAME_TRAINING', 'VideoLDM', 'sample_video', 'LatentClips', 'keyframe_clips', 'draw_steps',
            'video_ldm_loss', 'train_keyframes', 'load_keyframes', 'keyframe_metrics']
 
 # %% ../nbs/10_keyframes.ipynb #a653c672
 class VideoLDM(nn.Module):
     """A video latent diffusion model: `unet` (a `VideoUNet`) and the frozen `text_encoder` of its image LDM.
-    `forward(latents (B, C, T, h, w), t (B,), captions) -> noise prediction (B, C, T, h, w)`."""
+    `forward(latents (B, C, T, h, w), t (B,), captions) -> noise prediction (B, C, T, h, w)`; further keywords
+    go to the UNet (a context model's context frames, `12_context`)."""
 
     def __init__(self, unet: VideoUNet, text_encoder: WordTextEncoder, diffusion: DiffusionConfig | None = None):
         super().__init__()
@@ -52,12 +53,12 @@ class VideoLDM(nn.Module):
                    image_ldm.diffusion)
 
     def forward(self, latents: torch.Tensor, t: torch.Tensor, captions: torch.Tensor | Sequence[str],
-                image_only_indicator: torch.Tensor | None = None) -> torch.Tensor:
+                image_only_indicator: torch.Tensor | None = None, **unet_kwargs) -> torch.Tensor:
         if len(captions) != len(latents):
             raise ValueError(f"captions: expected {len(latents)}, one per video, got {len(captions)}")
         check_steps(t, self.schedule.num_steps)
         context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
-        return self.unet(latents, t, context, image_only_indicator)
+        return self.unet(latents, t, context, image_only_indicator, **unet_kwargs)
 
     def save_temporal(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
         "Save the temporal layers only (cast to `dtype` if given): the rest is the image LDM's (see `from_temporal`)."
@@ -128,6 +129,18 @@ def keyframe_clips(split: str = "train", *, n_synthetic: int = 1000, frames: int
     return ConcatDataset([shapes, ClipDataset(VideoList(real, fps=fps), frames, stride=3, step=2)])
 
 # %% ../nbs/10_keyframes.ipynb #f9292945
+def draw_steps(n: int, num_steps: int, generator: torch.Generator | None = None, *, high_noise: float = 0.0,
+               high_t: int = 700) -> torch.Tensor:
+    "`n` diffusion steps, each from [0, `num_steps`), or with probability `high_noise` from [`high_t`, `num_steps`)."
+    high_noise = check_float(high_noise, "high_noise", min=0, max=1)
+    t = torch.randint(0, num_steps, (n,), generator=generator)
+    if high_noise > 0:
+        high_t = check_int(high_t, "high_t", min=0, max=num_steps - 1)
+        late = torch.randint(high_t, num_steps, (n,), generator=generator)
+        t = torch.where(torch.rand(n, generator=generator) < high_noise, late, t)
+    return t
+
+
 def video_ldm_loss(p_uncond: float = 0.1, *, high_noise: float = 0.0, high_t: int = 700):
     """The diffusion loss of a `VideoLDM` (its prediction type) on `batch['latent']` `(B, C, T, h, w)`, captions
     dropped with `p_uncond`. Each clip is noised to a step drawn from [0, N), or with probability `high_noise` from
@@ -139,11 +152,8 @@ def video_ldm_loss(p_uncond: float = 0.1, *, high_noise: float = 0.0, high_t: in
         drop = torch.rand(len(batch["caption"]), generator=generator) < p_uncond
         with torch.no_grad():
             context = ldm.text_encoder(["" if d else c for c, d in zip(batch["caption"], drop.tolist())])
-        x0, n = batch["latent"], ldm.schedule.num_steps
-        t = torch.randint(0, n, (len(x0),), generator=generator)
-        if high_noise > 0:
-            late = torch.randint(check_int(high_t, "high_t", min=0, max=n - 1), n, (len(x0),), generator=generator)
-            t = torch.where(torch.rand(len(x0), generator=generator) < high_noise, late, t)
+        x0 = batch["latent"]
+        t = draw_steps(len(x0), ldm.schedule.num_steps, generator, high_noise=high_noise, high_t=high_t)
         return diffusion_loss(lambda x, s: ldm(x, s, context), x0, ldm.schedule, generator=generator,
                               t=t.to(x0.device), prediction_type=ldm.diffusion.prediction_type)
     return loss_fn

@@ -37,15 +37,23 @@ __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameCo
 @dataclass
 class FrameContext:
     """Set by `VideoUNet.forward` for its video blocks: frames per video, the `(B, T)` image-only flags and the
-    conditioning tokens `(B, S, D)`, one set per video."""
+    conditioning tokens `(B, S, D)`, one set per video. `features` stays `None` here: a context model
+    (`12_context`) puts its context-frame features there, by frame size `(h, w)`, for the temporal layers."""
     num_frames: int = 1
     image_only_indicator: torch.Tensor | None = None
     context: torch.Tensor | None = None
+    features: dict | None = None
 
     def __post_init__(self):
         self.num_frames = check_int(self.num_frames, "num_frames", min=1)
 
 # %% ../nbs/09_video_unet.ipynb #ce861601
+def _temporal_input(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    "What a video block's temporal layer gets: `x`, plus the context features of its size if a context model set them."
+    features = block.frames.features
+    return x if features is None else x + block.context_in(features[tuple(x.shape[-2:])])
+
+
 class VideoResnetBlock(nn.Module):
     "A spatial `ResnetBlock2D`, then a `TemporalConvBlock` on its output, mixed by an `AlphaBlender`."
 
@@ -59,10 +67,11 @@ class VideoResnetBlock(nn.Module):
                                           groups=spatial.norm2.num_groups, dropout=dropout, frame_norm=frame_norm,
                                           spatial_kernel=spatial_kernel, context_dim=context_dim)
         self.blend = AlphaBlender()
+        self.context_in: nn.Module | None = None                        # set by a context model (12_context)
 
     def forward(self, input_tensor: torch.Tensor, temb: torch.Tensor | None = None, *args, **kwargs) -> torch.Tensor:
         x = self.spatial(input_tensor, temb, *args, **kwargs)
-        temporal = self.temporal(x, self.frames.num_frames, temb, self.frames.context)
+        temporal = self.temporal(_temporal_input(self, x), self.frames.num_frames, temb, self.frames.context)
         return self.blend(x, temporal, self.frames.image_only_indicator)
 
 # %% ../nbs/09_video_unet.ipynb #4b92b19f
@@ -79,16 +88,18 @@ class VideoTransformerBlock(nn.Module):
         self.temporal = TemporalAttentionBlock(channels, spatial.config.cross_attention_dim, head_dim=head_dim,
                                                window=window, spatial_position=spatial_position)
         self.blend = AlphaBlender()
+        self.context_in: nn.Module | None = None                        # set by a context model (12_context)
 
     def forward(self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None, *args,
                 return_dict: bool = True, **kwargs):
         x = self.spatial(hidden_states, encoder_hidden_states, *args, return_dict=False, **kwargs)[0]
         t = self.frames.num_frames
         context = None if encoder_hidden_states is None else encoder_hidden_states[::t]   # (b t) s d: one per video
+        h = _temporal_input(self, x)
         if torch.is_grad_enabled() and self.gradient_checkpointing:
-            temporal = self._gradient_checkpointing_func(self.temporal, x, t, context)
+            temporal = self._gradient_checkpointing_func(self.temporal, h, t, context)
         else:
-            temporal = self.temporal(x, t, context)
+            temporal = self.temporal(h, t, context)
         out = self.blend(x, temporal, self.frames.image_only_indicator)
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)
 
@@ -114,7 +125,8 @@ def insert_temporal_layers(model: nn.Module, frames: FrameContext, *, conv: bool
 
 # %% ../nbs/09_video_unet.ipynb #b67cfbba
 def _is_temporal(key: str) -> bool:
-    return ".temporal." in key or ".blend." in key
+    "New in the video model: temporal layers, mix factors, and the context encoder of a context model (12_context)."
+    return any(part in key for part in (".temporal.", ".blend.", ".context_in.")) or key.startswith("context_encoder.")
 
 
 def _spatial_key(key: str) -> str:
@@ -263,8 +275,8 @@ def save_temporal(unet: VideoUNet, path: str | os.PathLike, *, dtype: torch.dtyp
     return path
 
 # %% ../nbs/09_video_unet.ipynb #c2afc6db
-def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel) -> VideoUNet:
-    "A `VideoUNet` of the image `unet` with the temporal layers saved at `path` (loaded strictly)."
+def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel, model_class: type | None = None) -> VideoUNet:
+    "A `VideoUNet` (or `model_class`) of the image `unet` with the temporal layers saved at `path` (loaded strictly)."
     path = check_path(path, "path", is_dir=True)
     for name in (TEMPORAL_CONFIG, TEMPORAL_WEIGHTS):
         if not (path / name).is_file():
@@ -274,7 +286,12 @@ def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel) -> VideoU
         state = load_file(path / TEMPORAL_WEIGHTS)
     except (json.JSONDecodeError, SafetensorError, OSError) as e:
         raise ValueError(f"path: the temporal layers in {path} are damaged ({type(e).__name__}: {e})") from None
-    video = VideoUNet.from_unet2d(unet, **settings)
+    model_class = model_class or VideoUNet
+    try:
+        video = model_class.from_unet2d(unet, **settings)
+    except TypeError as e:                                              # settings of another class of model
+        raise ValueError(f"path: {path} holds settings that a {model_class.__name__} does not take ({e}); "
+                         "pass the class that saved them as model_class") from None
     expected = {k: v.shape for k, v in video.state_dict().items() if _is_temporal(k)}
     misfit = set(state) ^ set(expected) | {k for k in set(state) & set(expected) if state[k].shape != expected[k]}
     if misfit:

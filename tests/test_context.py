@@ -1,0 +1,172 @@
+"""Context models (12_context): the zero-initialised context path, masks, guidance, the loss and rollouts."""
+import numpy as np
+import pytest
+import torch
+from diffusers import UNet2DConditionModel
+
+from videoldm_ref.autoencoder import build_vae
+from videoldm_ref.context import (BouncingShapes, ContextLDM, ContextVideoUNet, MaskedContextEncoder, bounce,
+                                  context_guided, context_loss, interpolation_mask, predict_latents, prediction_mask,
+                                  prediction_masks, rollout)
+from videoldm_ref.image_ldm import ImageLDM
+from videoldm_ref.keyframes import VideoLDM
+from videoldm_ref.video_unet import VideoUNet, from_temporal, save_temporal
+from test_video_unet import CONFIGS, inputs, make, perturb
+
+
+def perturb_context(model, std=0.05, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            if "context" in k:
+                p.add_(std * torch.randn(p.shape, generator=g))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_a_context_model_starts_as_its_video_model(name):
+    _, video = make(name)
+    perturb(video)
+    model = ContextVideoUNet.from_video_unet(video, context_width=8).eval()
+    x, t, ctx = inputs(name)
+    mask = prediction_mask(2, 5, [1, 2])
+    with torch.no_grad():
+        ref = video(x, t, ctx)
+        assert (model(x, t, ctx) - ref).abs().max() <= 1e-5
+        assert (model(x, t, ctx, context_latents=x, context_mask=mask) - ref).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_only_given_frames_matter_and_none_given_is_no_context(name):
+    _, video = make(name)
+    model = ContextVideoUNet.from_video_unet(video, context_width=8).eval()
+    perturb_context(model)
+    x, t, ctx = inputs(name)
+    mask = prediction_mask(2, 5, 2)
+    with torch.no_grad():
+        base = model(x, t, ctx, context_latents=x, context_mask=mask)
+        hidden, shown = x.clone(), x.clone()
+        hidden[:, :, 3] += 1                                            # frame 3 is not given
+        shown[:, :, 1] += 1                                             # frame 1 is
+        assert torch.equal(model(x, t, ctx, context_latents=hidden, context_mask=mask), base)
+        assert (model(x, t, ctx, context_latents=shown, context_mask=mask) - base).abs().max() > 1e-3
+        none = torch.zeros(2, 5, dtype=torch.bool)
+        assert (model(x, t, ctx, context_latents=x, context_mask=none) - model(x, t, ctx)).abs().max() <= 1e-6
+        assert model.frames.features is None                           # nothing left behind for a later call
+
+
+def test_context_path_round_trips_through_save_temporal(tmp_path):
+    image, video = make("conv_proj")
+    model = ContextVideoUNet.from_video_unet(video, context_width=8).eval()
+    perturb(model), perturb_context(model)
+    x, t, ctx = inputs("conv_proj")
+    mask = prediction_mask(2, 5, 1)
+    save_temporal(model, tmp_path / "ctx")
+    again = from_temporal(tmp_path / "ctx", image, ContextVideoUNet).eval()
+    with torch.no_grad():
+        assert torch.equal(again(x, t, ctx, context_latents=x, context_mask=mask),
+                           model(x, t, ctx, context_latents=x, context_mask=mask))
+    with pytest.raises(ValueError, match="model_class"):             # a plain VideoUNet has no context_width
+        from_temporal(tmp_path / "ctx", image)
+    video_state = {k for k in video.state_dict()}
+    new = {k for k in model.state_dict() if k not in video_state}
+    assert new and all(k.startswith("context_encoder.") or ".context_in." in k for k in new)
+    assert {k for k, p in model.freeze_spatial().named_parameters() if p.requires_grad} >= new
+
+
+def test_masks():
+    assert prediction_mask(3, 4, [0, 1, 2]).sum(1).tolist() == [0, 1, 2]
+    assert interpolation_mask(2, 8).shape == (2, 29)
+    assert interpolation_mask(1, 29).shape == (1, 113)
+    assert interpolation_mask(1, 3)[0].nonzero().flatten().tolist() == [0, 4, 8]
+    draws = prediction_masks((1, 2))(500, 6, torch.Generator().manual_seed(0)).sum(1)
+    assert set(draws.tolist()) == {1, 2}
+
+
+def test_encoder_levels_follow_the_unet_including_odd_sizes():
+    enc = MaskedContextEncoder(4, width=8, levels=3)
+    feats = enc(torch.randn(1, 4, 3, 10, 10), prediction_mask(1, 3, 1))
+    assert list(feats) == [(10, 10), (5, 5), (3, 3)]
+    assert all(f.shape[:2] == (3, 8) for f in feats.values())
+
+
+@pytest.fixture(scope="module")
+def tiny_ldm():
+    torch.manual_seed(0)
+    ldm = ContextLDM.from_video_ldm(VideoLDM.from_image_ldm(ImageLDM.build("tiny")), context_width=8).eval()
+    perturb_context(ldm)
+    return ldm
+
+
+def test_context_guidance_composes_as_documented(tiny_ldm):
+    x, t = torch.randn(2, 4, 6, 8, 8), torch.tensor([100, 800])
+    caps = ["a red circle moving right", "a blue square moving up"]
+    mask = prediction_mask(2, 6, 2)
+    with torch.no_grad():
+        f = lambda c, **kw: tiny_ldm(x, t, c, **kw)
+        none, text, both = f(["", ""]), f(caps), f(caps, context_latents=x, context_mask=mask)
+        got = context_guided(tiny_ldm, caps, x, mask, text_scale=2.5, context_scale=1.7)(x, t)
+        assert torch.allclose(got, none + 2.5 * (text - none) + 1.7 * (both - text), atol=1e-5)
+
+
+def test_context_loss_trains_only_temporal_and_context(tiny_ldm):
+    ldm = ContextLDM.from_video_ldm(tiny_ldm, context_width=8)        # a fresh copy to train
+    ldm.unet.freeze_spatial()
+    before = {k: v.clone() for k, v in ldm.state_dict().items()}
+    batch = dict(latent=torch.randn(3, 4, 6, 8, 8), caption=["a red circle moving right"] * 3)
+    loss = context_loss()(ldm, batch, torch.Generator().manual_seed(0))
+    loss.backward()
+    torch.optim.SGD([p for p in ldm.parameters() if p.requires_grad], lr=0.1).step()
+    moved = {k for k, v in ldm.state_dict().items() if not torch.equal(v, before[k])}
+    assert moved and all(".temporal." in k or ".blend." in k or "context" in k for k in moved)
+
+
+def test_predict_keeps_the_given_frames_and_rollout_yields_the_length(tiny_ldm):
+    start = torch.randn(1, 4, 2, 8, 8)
+    z = predict_latents(tiny_ldm, start, ["a red circle moving right"], frames=6, num_steps=2, generator=0)
+    assert z.shape == (1, 4, 6, 8, 8) and torch.equal(z[:, :, :2], start)
+    vae = build_vae("tiny")
+    sizes = [c.shape[2] for c in rollout(tiny_ldm, vae, ["a red circle moving right"], frames=11, window=6,
+                                         given=2, num_steps=2, generator=0)]
+    assert sizes == [6, 4, 1]
+    sizes = [c.shape[2] for c in rollout(tiny_ldm, vae, ["a red circle moving right"], frames=5, window=6, given=2,
+                                         start=start, num_steps=2, generator=0)]
+    assert sizes == [4, 1]
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda m: m.unet(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32), context_mask=torch.ones(1, 2)),
+     ValueError, "both or neither"),
+    (lambda m: m.unet(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32), context_latents=torch.zeros(1, 4, 3, 8, 8),
+                      context_mask=torch.ones(1, 3)), ValueError, "context_latents: expected the shape"),
+    (lambda m: ContextLDM(VideoUNet.from_unet2d(UNet2DConditionModel(**CONFIGS["conv_proj"])), None), TypeError, "unet"),
+    (lambda m: context_guided(m, "a red circle", torch.zeros(1, 4, 2, 8, 8), torch.ones(1, 2)), ValueError, "captions"),
+    (lambda m: context_guided(m, ["a"], torch.zeros(1, 4, 2, 8, 8), torch.ones(1, 2), text_scale=-1), ValueError,
+     "text_scale"),
+    (lambda m: predict_latents(m, torch.zeros(1, 4, 2, 8, 8), ["a"], frames=2), ValueError, "frames"),
+    (lambda m: next(rollout(m, build_vae("tiny"), ["a"], frames=4, window=4, given=4)), ValueError, "given"),
+    (lambda m: next(rollout(m, "vae", ["a"], frames=4)), TypeError, "vae"),
+])
+def test_bad_input_is_refused_by_name(tiny_ldm, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(tiny_ldm)
+
+
+def test_bouncing_shapes_stay_in_view_at_constant_speed_and_are_deterministic():
+    data = BouncingShapes(6, frames=120, size=32, seed=5)
+    for i in range(len(data)):
+        item = data[i]
+        pos = item["positions"]
+        assert item["video"].shape == (3, 120, 32, 32) and item["video"].abs().max() <= 1
+        speeds = np.abs(np.diff(pos))
+        assert pos.min() > 0 and pos.max() < 32                        # the centre never leaves the frame
+        assert np.isclose(np.median(speeds), speeds.max(), rtol=1e-6)   # one speed, slower only at a bounce
+        assert (np.sign(np.diff(pos)) != np.sign(np.diff(pos))[0]).any()   # 120 frames: it does turn back
+    assert torch.equal(data[3]["video"], BouncingShapes(6, frames=120, size=32, seed=5)[3]["video"])
+
+
+def test_bounce_is_a_reflection():
+    t = np.linspace(0, 50, 501)
+    p = bounce(1.0, 0.7, 0.0, 3.0, t)
+    assert p.min() >= 0 and p.max() <= 3
+    assert np.allclose(bounce(1.0, -0.7, 0.0, 3.0, t), 3 - bounce(2.0, 0.7, 0.0, 3.0, t))   # the mirror image
+    assert np.allclose(bounce(1.0, 0.7, 0.0, 3.0, t + 6 / 0.7), bounce(1.0, 0.7, 0.0, 3.0, t))  # period 2 span / v
