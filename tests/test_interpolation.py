@@ -1,0 +1,59 @@
+"""Interpolation (13_interpolation): masks, windows over long inputs, keyframes kept exactly, training clips."""
+import pytest
+import torch
+
+from videoldm_ref.context import ContextLDM
+from videoldm_ref.image_ldm import ImageLDM
+from videoldm_ref.interpolation import interpolate, interpolation_clips, interpolation_masks, interpolation_windows
+from videoldm_ref.keyframes import VideoLDM
+
+
+@pytest.mark.parametrize("n,window", [(2, 3), (3, 3), (4, 3), (8, 3), (29, 3), (10, 4), (113, 5)])
+def test_windows_fill_every_pair_once_with_the_trained_length(n, window):
+    wins = interpolation_windows(n, window)
+    filled = [k for s, first in wins for k in range(first, min(s + window, n))]
+    assert filled == list(range(1, n))
+    assert all(s + window <= n for s, _ in wins) if n >= window else wins == [(0, 1)]   # the trained length
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return ContextLDM.from_video_ldm(VideoLDM.from_image_ldm(ImageLDM.build("tiny")), context_width=8).eval()
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 8])
+def test_interpolate_gives_4n_minus_3_frames_and_keeps_the_keyframes(tiny, n):
+    keys = torch.randn(1, 4, n, 8, 8)
+    out = torch.cat(list(interpolate(tiny, keys, ["a red circle moving right"], num_steps=1, generator=0)), 2)
+    assert out.shape == (1, 4, (n - 1) * 4 + 1, 8, 8) and torch.equal(out[:, :, ::4], keys)
+
+
+def test_twice_goes_8_29_113(tiny):
+    keys = torch.randn(1, 4, 8, 8, 8)
+    once = torch.cat(list(interpolate(tiny, keys, ["a"], num_steps=1, generator=0)), 2)
+    twice = torch.cat(list(interpolate(tiny, once, ["a"], num_steps=1, generator=0)), 2)
+    assert (once.shape[2], twice.shape[2]) == (29, 113) and torch.equal(twice[:, :, ::16], keys)
+
+
+def test_masks_and_clips():
+    m = interpolation_masks(p_none=0.0)(3, 9)
+    assert m[0].nonzero().flatten().tolist() == [0, 4, 8] and m.all(0).sum() == 3
+    assert not interpolation_masks(p_none=1.0)(3, 9).any()
+    clips = interpolation_clips("heldout", n_synthetic=20)
+    assert all(clips[i]["video"].shape == (3, 9, 64, 64) for i in (0, len(clips) - 1))
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda m: interpolation_masks(every=1), ValueError, "every"),
+    (lambda m: interpolation_masks(p_none=1.5), ValueError, "p_none"),
+    (lambda m: interpolation_masks()(2, 8), ValueError, "frames"),
+    (lambda m: interpolation_windows(1), ValueError, "keyframes"),
+    (lambda m: interpolation_windows(5, window=1), ValueError, "window"),
+    (lambda m: next(interpolate("ldm", torch.zeros(1, 4, 3, 8, 8), ["a"])), TypeError, "ldm"),
+    (lambda m: next(interpolate(m, torch.zeros(1, 4, 8, 8), ["a"])), ValueError, "keyframes"),
+    (lambda m: interpolation_clips("test"), ValueError, "split"),
+])
+def test_bad_input_is_refused_by_name(tiny, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(tiny)
