@@ -187,3 +187,18 @@ def test_train_context_writes_a_folder_that_loads_and_resumes(tmp_path):
     assert len(r1.history) == 2 and r2.resumed_from == 2 and len(r2.history) == 3
     loaded = ContextLDM.from_temporal(tmp_path / "out", image)
     assert torch.equal(loaded.unet.context_encoder.stem.weight, again.unet.context_encoder.stem.weight)
+
+
+def test_join_ratio_sees_a_jump_at_a_join_and_nowhere_else():
+    from videoldm_ref.context import join_ratio, join_steps
+    assert join_steps(21, 8, 2).nonzero().flatten().add(1).tolist() == [8, 14, 20]
+    assert join_steps(9, 5, 1).nonzero().flatten().add(1).tolist() == [5]
+    clips = torch.stack([BouncingShapes(6, frames=20, seed=1)[i]["video"] for i in range(6)])
+    other = torch.stack([BouncingShapes(6, frames=20, seed=2)[i]["video"] for i in range(6)])
+    at_join, off_join = clips.clone(), clips.clone()
+    at_join[:, :, 14:] = other[:, :, 14:]                              # a jump at the join 13 -> 14
+    off_join[:, :, 11:] = other[:, :, 11:]                             # the same jump inside a window
+    assert 0.7 < join_ratio(clips) < 1.3
+    assert join_ratio(at_join) > 1.5 and join_ratio(off_join) < 1.0
+    with pytest.raises(ValueError, match="videos"):
+        join_ratio(clips[:, :, :8])
