@@ -202,3 +202,14 @@ def test_join_ratio_sees_a_jump_at_a_join_and_nowhere_else():
     assert join_ratio(at_join) > 1.5 and join_ratio(off_join) < 1.0
     with pytest.raises(ValueError, match="videos"):
         join_ratio(clips[:, :, :8])
+
+
+def test_heldout_starts_pass_the_yardstick_and_rollout_metrics_runs(tiny_ldm):
+    from videoldm_ref.context import heldout_starts, rollout_metrics
+    from videoldm_ref.metrics import motion_check
+    starts = heldout_starts(6, 20, size=32)
+    assert all(motion_check(it["video"], it["caption"]).passed for it in starts)
+    m = rollout_metrics(tiny_ldm, build_vae("tiny"), n=2, windows=2, window=6, given=2, size=16, num_steps=1)
+    assert m["videos"].shape == (2, 3, 10, 16, 16) and set(m) >= {"pass", "one_object", "direction", "join"}
+    with pytest.raises(ValueError, match="frames"):
+        heldout_starts(2, 400)

@@ -4,7 +4,7 @@ pass-rate curve can be measured afterwards.
 
     python tools/keyframe_experiments.py train NAME                  # train one variant (resumes if interrupted)
     python tools/keyframe_experiments.py train NAME --device cuda --minutes 5   # on a GPU, for 5 minutes at most
-    python tools/keyframe_experiments.py measure NAME [--curve [--every 500]]  # 64 held-out captions, 50 steps;
+    python tools/keyframe_experiments.py measure NAME [--no-demo] [--curve [--every 500]]  # 64 held-out captions;
                                                         # or the curve: 32 captions, 25 steps per snapshot
     python tools/keyframe_experiments.py measure-before              # the image LDM frame by frame
     python tools/keyframe_experiments.py measure-demo                # the shipped model on make demo's caption, 32 seeds
@@ -131,7 +131,7 @@ def snapshot_model(path: Path, name: str) -> VideoLDM:
     return ldm.eval()
 
 
-def measure(name: str, curve: bool, every: int = 250, device: str = "cpu") -> None:
+def measure(name: str, curve: bool, every: int = 250, device: str = "cpu", demo: bool = True) -> None:
     run, vae = RUNS / slug(name), load_autoencoder().to(device)
     if curve:
         points, checks = [], []
@@ -145,7 +145,8 @@ def measure(name: str, curve: bool, every: int = 250, device: str = "cpu") -> No
     else:
         ldm = load_keyframes(run / "model").to(device)
         m = keyframe_metrics(ldm, vae)
-        record(name, final=figures(m), angles=motion_angles(m["videos"]), demo=demo_rate(ldm, vae))
+        extra = {"demo": demo_rate(ldm, vae)} if demo else {}
+        record(name, final=figures(m), angles=motion_angles(m["videos"]), **extra)
         save_failures(m["videos"], RESULTS.parent / f"failures_{slug(name)}.safetensors")
 
 
@@ -198,6 +199,7 @@ def main(argv=None):
     p.add_argument("--device", default="cpu", help="train or measure on this device (cuda: bf16 autocast)")
     p.add_argument("--minutes", type=float, help="train: stop after this many minutes (at a checkpoint)")
     p.add_argument("--steps", type=int, help="train: this many steps instead of the variant's own")
+    p.add_argument("--no-demo", action="store_true", help="measure: skip make demo's caption over 32 seeds")
     a = p.parse_args(argv)
     if a.command == "measure-demo":                                     # make demo's caption over 32 seeds
         return record("make demo's caption, seeds 0 to 31", **demo_rate(load_keyframes(), load_autoencoder()))
@@ -212,7 +214,7 @@ def main(argv=None):
         p.error(f"name: expected one of {list(VARIANTS)}")
     if a.command == "train":
         return train(a.name, a.device, a.minutes, a.steps)
-    measure(a.name, a.curve, a.every, a.device)
+    measure(a.name, a.curve, a.every, a.device, demo=not a.no_demo)
 
 
 if __name__ == "__main__":
