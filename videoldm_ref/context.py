@@ -20,7 +20,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from .autoencoder import decode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_index, check_int, check_tensor, check_type,
                                make_generator, seed_everything)
-from .data import COLORS, DIRECTIONS, SHAPES, _shape_mask
+from .data import COLORS, DIRECTIONS, SHAPES, _draw_clip
 from .diffusion import ddim_sample, diffusion_loss
 from .image_ldm import ImageLDM, load_image_ldm, sampling_settings
 from .keyframes import LatentClips, VideoLDM, _collate, _mean_se, draw_steps, keyframe_clips, load_keyframes
@@ -284,14 +284,9 @@ class BouncingShapes(Dataset):
         sign = sum(DIRECTIONS[direction])                                # +1 right/down, -1 left/up
         along = bounce(rng.uniform(r, s - r), sign * s * rng.uniform(*self.speed), r, s - r, np.arange(t))
         across = rng.uniform(r, s - r)
-        yy, xx = torch.meshgrid(torch.arange(s) + 0.5, torch.arange(s) + 0.5, indexing="ij")
         background = -0.8 + 0.1 * torch.from_numpy(rng.uniform(-1, 1, 3)).float().view(3, 1, 1)
-        video = background.expand(3, s, s).unsqueeze(1).repeat(1, t, 1, 1)
-        rgb = torch.tensor(COLORS[color]).view(3, 1, 1)
-        for f in range(t):
-            cy, cx = (along[f], across) if DIRECTIONS[direction][0] else (across, along[f])
-            m = _shape_mask(kind, yy, xx, cy, cx, r)
-            video[:, f] = video[:, f] * (1 - m) + rgb * m
+        centres = [(a, across) if DIRECTIONS[direction][0] else (across, a) for a in along]
+        video = _draw_clip(kind, color, centres, r, s, background)
         return dict(video=video, caption=f"a {color} {kind} moving {direction}", fps=self.fps, color=str(color),
                     shape=str(kind), direction=str(direction), positions=along)
 

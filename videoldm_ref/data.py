@@ -102,6 +102,18 @@ def _shape_mask(kind: str, yy: torch.Tensor, xx: torch.Tensor, cy: float, cx: fl
         dist = torch.maximum(dx.abs() * 0.866 + dy * 0.5, -dy) - 0.5 * r
     return (0.5 - dist).clamp(0, 1)
 
+
+def _draw_clip(kind: str, color: str, centres, r: float, size: int, background: torch.Tensor) -> torch.Tensor:
+    "A clip `(3, T, size, size)`: the shape over `background (3, 1, 1)`, at the `(cy, cx)` of each of `centres`."
+    yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    video = background.expand(3, size, size).unsqueeze(1).repeat(1, len(centres), 1, 1)
+    rgb = torch.tensor(COLORS[color]).view(3, 1, 1)
+    for f, (cy, cx) in enumerate(centres):
+        m = _shape_mask(kind, yy, xx, cy, cx, r)
+        video[:, f] = video[:, f] * (1 - m) + rgb * m
+    return video
+
+
 # %% ../nbs/01b_data.ipynb #2e2cffb8
 class MovingShapes(Dataset):
     """`n` clips of one coloured shape moving in a straight line, each with a caption; item `i` depends only on
@@ -127,16 +139,11 @@ class MovingShapes(Dataset):
         (dy, dx) = DIRECTIONS[direction]
         along0 = rng.uniform(r, s - r - travel)                         # start, so that it stays in view
         across = rng.uniform(r, s - r)
-        yy, xx = torch.meshgrid(torch.arange(s) + 0.5, torch.arange(s) + 0.5, indexing="ij")
         background = -0.8 + 0.1 * torch.from_numpy(rng.uniform(-1, 1, 3)).float().view(3, 1, 1)
-        video = background.expand(3, s, s).unsqueeze(1).repeat(1, t, 1, 1)
-        rgb = torch.tensor(COLORS[color]).view(3, 1, 1)
-        for f in range(t):
-            pos = along0 + travel * f / max(t - 1, 1)
-            if dy + dx < 0: pos = s - pos                               # left and up run the other way
-            cy, cx = (pos, across) if dy else (across, pos)
-            m = _shape_mask(kind, yy, xx, cy, cx, r)
-            video[:, f] = video[:, f] * (1 - m) + rgb * m
+        pos = along0 + travel * np.arange(t) / max(t - 1, 1)
+        pos = s - pos if dy + dx < 0 else pos                           # left and up run the other way
+        centres = [(p, across) if dy else (across, p) for p in pos]
+        video = _draw_clip(kind, color, centres, r, s, background)
         return dict(video=video, caption=f"a {color} {kind} moving {direction}", fps=self.fps,
                     color=str(color), shape=str(kind), direction=str(direction))
 
