@@ -4,7 +4,7 @@ import torch
 
 from videoldm_ref.data import load_sample_clip
 from videoldm_ref.media import (_test_pattern, frame_slider, frames_grid, from_uint8, read_video, show_video,
-                                tile_videos, to_uint8, write_video)
+                                tile_videos, to_uint8, write_video, VideoWriter)
 from videoldm_ref.metrics import psnr
 
 
@@ -67,6 +67,22 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path, clip, monkeypat
         write_video(clip * 0, target)
     assert target.read_bytes() == before                     # the old file is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_video_writer_streams_and_keeps_what_it_wrote_when_cut_short(tmp_path, clip):
+    with VideoWriter(tmp_path / "whole.mp4", fps=25) as out:
+        for chunk in clip.split(3, dim=1):
+            out.write(chunk)
+    whole, fps = read_video(tmp_path / "whole.mp4")
+    expected, _ = read_video(write_video(clip, tmp_path / "ref.mp4", fps=25))
+    assert fps == 25 and torch.equal(whole, expected)          # chunked = one call, to the last bit
+    with pytest.raises(RuntimeError, match="boom"):
+        with VideoWriter(tmp_path / "cut.mp4") as out:
+            out.write(clip[:, :5])
+            raise RuntimeError("boom")
+    kept, _ = read_video(tmp_path / "cut.partial.mp4")
+    assert kept.shape[1] == 5 and not (tmp_path / "cut.mp4").exists()
+    assert torch.equal(kept, expected[:, :5]) or psnr(kept, expected[:, :5]) > 40
 
 
 def test_read_video_bad_inputs(tmp_path):

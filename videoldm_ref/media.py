@@ -18,8 +18,8 @@ import torch
 from .core import check_choice, check_float, check_int, check_path, check_video
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'to_uint8', 'from_uint8', 'write_video', 'read_video', 'frames_grid', 'as_jpeg', 'show_video',
-           'frame_slider', 'tile_videos']
+__all__ = ['VIDEO_SUFFIXES', 'to_uint8', 'from_uint8', 'write_video', 'read_video', 'VideoWriter', 'frames_grid', 'as_jpeg',
+           'show_video', 'frame_slider', 'tile_videos']
 
 # %% ../nbs/01a_media.ipynb #d417a9d5
 def to_uint8(video: torch.Tensor) -> np.ndarray:
@@ -48,17 +48,29 @@ def _atomic_target(path: Path):
     return Path(tmp)
 
 
+def _even(frames: np.ndarray) -> np.ndarray:
+    "`uint8` frames `(T, H, W, 3)` padded to even sizes by repeating the last row or column."
+    _, h, w, _ = frames.shape
+    return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else frames
+
+
+def _add_h264(container, fps: float, crf: int, height: int, width: int):
+    stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(100_000))
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.options = {"crf": str(crf)}
+    return stream
+
+
+def _encode(container, stream, frames: np.ndarray) -> None:
+    for frame in frames:
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+
+
 def _write_mp4(frames: np.ndarray, path: Path, fps: float, crf: int):
-    t, h, w, _ = frames.shape
-    pad_h, pad_w = h % 2, w % 2
-    if pad_h or pad_w:
-        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    frames = _even(frames)
     with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(100_000))
-        stream.width, stream.height, stream.pix_fmt = w + pad_w, h + pad_h, "yuv420p"
-        stream.options = {"crf": str(crf)}
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        stream = _add_h264(container, fps, crf, *frames.shape[1:3])
+        _encode(container, stream, frames)
         container.mux(stream.encode())
 
 
@@ -133,6 +145,51 @@ def _test_pattern(frames: int = 12, h: int = 48, w: int = 64) -> torch.Tensor:
     t, y, x = torch.meshgrid(torch.arange(frames).float(), torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
     phase = 2 * torch.pi * (x - t / frames)
     return torch.stack([torch.sin(phase), torch.cos(2 * torch.pi * y + phase / 2), 2 * y - 1]) * 0.9
+
+# %% ../nbs/01a_media.ipynb #df398e8e
+class VideoWriter:
+    """Write an `.mp4` chunk by chunk: `with VideoWriter(path, fps) as out: out.write(chunk)` for chunks
+    `(C, n, H, W)` in [-1, 1], all of one frame size. `frames` counts the frames written."""
+
+    def __init__(self, path: str | os.PathLike, fps: float = 8.0, *, crf: int = 12):
+        self.path = check_path(path, "path", must_exist=False)
+        if self.path.suffix.lower() != ".mp4":
+            raise ValueError(f"path: expected a .mp4 file name, got {str(self.path)!r}")
+        self.fps, self.crf = check_float(fps, "fps", min=0, open_min=True), check_int(crf, "crf", min=0, max=51)
+        self.partial = self.path.with_name(self.path.stem + ".partial.mp4")
+        self.frames, self._size, self._container, self._stream = 0, None, None, None
+
+    def __enter__(self) -> "VideoWriter":
+        self.partial.parent.mkdir(parents=True, exist_ok=True)
+        self._container = av.open(str(self.partial), mode="w", format="mp4")
+        return self
+
+    def write(self, video: torch.Tensor) -> None:
+        "Append the frames of `video (C, n, H, W)`."
+        if self._container is None:
+            raise RuntimeError("VideoWriter.write: call it inside a `with VideoWriter(...)` block")
+        check_video(video, "video", batched=False, channels=(1, 3))
+        if self._size is not None and tuple(video.shape[-2:]) != self._size:
+            raise ValueError(f"video: frames of {tuple(video.shape[-2:])}, but this file's are {self._size}")
+        frames = _even(to_uint8(video))
+        if self._stream is None:
+            self._size = tuple(video.shape[-2:])
+            self._stream = _add_h264(self._container, self.fps, self.crf, *frames.shape[1:3])
+        _encode(self._container, self._stream, frames)
+        self.frames += len(frames)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        container, self._container = self._container, None
+        if self._stream is not None:
+            container.mux(self._stream.encode())                            # flush the encoder's last frames
+        container.close()
+        if self.frames == 0:
+            self.partial.unlink(missing_ok=True)
+            if exc_type is None:
+                raise ValueError(f"VideoWriter: no frames were written to {str(self.path)!r}")
+        elif exc_type is None:
+            os.replace(self.partial, self.path)
+        return False
 
 # %% ../nbs/01a_media.ipynb #5d3eebda
 def _as_video_list(videos, name: str) -> list[torch.Tensor]:
