@@ -38,6 +38,7 @@ CASES = {
         (lambda: core.check_video(V + 3, "video"), ValueError, r"video: expected values in \[-1, 1\]"),
         (lambda: core.check_video(NAN, "video"), ValueError, "video: contains NaN"),
         (lambda: core.check_video(V.transpose(1, 2), "video", channels=3), ValueError, "by mistake"),
+        (lambda: core.peak_rss("torch.ones", 1), TypeError, "fn: expected a callable"),
         (lambda: core.check_index(5, 3), IndexError, "i: index 5 is out of range"),
         (lambda: core.check_index("0", 3), TypeError, "i: expected an integer index"),
         (lambda: core.check_alloc((1, 3, 10**9, 64, 64), "frames"), ValueError, "frames: a tensor of shape"),

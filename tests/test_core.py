@@ -101,3 +101,12 @@ def test_device_and_dtype_on_this_machine():
     assert default_dtype("cpu") == torch.float32
     if not torch.cuda.is_available():
         assert dev.type in ("cpu", "mps")
+
+
+def test_peak_rss_sees_an_allocation_and_reports_a_failing_call():
+    from videoldm_ref.core import peak_rss
+    (out_small, small), (out_big, big) = peak_rss(torch.ones, 1), peak_rss(torch.ones, 2**25)   # 128 MiB of float32
+    assert out_small.shape == (1,) and out_big.shape == (2**25,) and bool((out_big == 1).all())
+    assert 0.95 * 2**27 < big - small < 1.5 * 2**27
+    with pytest.raises(RuntimeError, match="failed in its process"):
+        peak_rss(torch.ones, -1)

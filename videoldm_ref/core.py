@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 import os
 import random
+import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from safetensors import safe_open
 __all__ = ['WEIGHTS_NAME', 'check_tensor', 'check_type', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video',
            'check_index', 'as_device', 'memory_bytes', 'check_alloc', 'check_steps', 'video_to_frames',
            'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype',
-           'check_pretrained', 'load_pretrained']
+           'check_pretrained', 'load_pretrained', 'peak_rss']
 
 # %% ../nbs/00_core.ipynb #bd02c022
 def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
@@ -289,3 +290,34 @@ def load_pretrained(cls, path, name: str = "path"):
     "`cls.from_pretrained(path)` in eval mode, safetensors only, after `check_pretrained` has passed."
     path = check_pretrained(cls, path, name)
     return cls.from_pretrained(path, use_safetensors=True, low_cpu_mem_usage=False).eval()
+
+# %% ../nbs/00_core.ipynb #e960281c
+def _measured() -> None:
+    "The child of `peak_rss`: a pickled `(fn, args, kwargs)` on stdin, the pickled `(result, peak bytes)` on stdout."
+    import pickle
+    fn, args, kwargs = pickle.load(sys.stdin.buffer)
+    out = fn(*args, **kwargs)
+    pickle.dump((out, _peak_rss_self()), sys.stdout.buffer)
+
+
+def _peak_rss_self() -> int:
+    "This process's peak resident memory in bytes."
+    status = Path("/proc/self/status")
+    if status.exists():         # Linux: VmHWM belongs to this program alone; ru_maxrss may hold the parent's, from fork
+        return 1024 * int(next(l for l in status.read_text().splitlines() if l.startswith("VmHWM:")).split()[1])
+    import resource                                                      # macOS: ru_maxrss in bytes
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_rss(fn: Callable, *args, **kwargs) -> tuple[Any, int]:
+    """`fn(*args, **kwargs)` run in a fresh Python process: its result, and the peak resident memory of that process
+    in bytes. `fn` must be importable (from a module, not a notebook); it, its arguments and its result must pickle."""
+    import pickle
+    import subprocess
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    child = subprocess.run([sys.executable, "-c", "from videoldm_ref.core import _measured; _measured()"],
+                           input=pickle.dumps((fn, args, kwargs)), capture_output=True)
+    if child.returncode != 0:
+        raise RuntimeError(f"peak_rss: the call failed in its process:\n{child.stderr.decode()[-2000:]}")
+    return pickle.loads(child.stdout)
