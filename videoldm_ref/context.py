@@ -5,7 +5,9 @@
 # %% ../nbs/12_context.ipynb #9e9d6892
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -17,14 +19,14 @@ from einops import rearrange
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
-from .autoencoder import decode_video, load_autoencoder
+from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_index, check_int, check_tensor, check_type,
                                make_generator, seed_everything)
 from .data import COLORS, DIRECTIONS, SHAPES, _draw_clip
 from .diffusion import ddim_sample, diffusion_loss
 from .image_ldm import ImageLDM, load_image_ldm, sampling_settings
 from .keyframes import LatentClips, VideoLDM, _collate, _mean_se, draw_steps, keyframe_clips, load_keyframes
-from .autoencoder import encode_video
+from .media import VideoWriter
 from .metrics import motion_check
 from .train import TrainConfig, fit
 from .video_unet import VideoResnetBlock, VideoTransformerBlock, VideoUNet, from_temporal
@@ -33,7 +35,7 @@ from .video_unet import VideoResnetBlock, VideoTransformerBlock, VideoUNet, from
 __all__ = ['CONTEXT_TRAINING', 'prediction_mask', 'interpolation_mask', 'MaskedContextEncoder', 'ContextVideoUNet', 'ContextLDM',
            'context_guided', 'prediction_masks', 'context_loss', 'predict_latents', 'rollout', 'bounce',
            'BouncingShapes', 'prediction_clips', 'train_context', 'join_steps', 'join_ratio', 'heldout_starts',
-           'rollout_metrics']
+           'rollout_metrics', 'rollout_stats']
 
 # %% ../nbs/12_context.ipynb #3c4be329
 def prediction_mask(batch: int, frames: int, given: int | Sequence[int] | torch.Tensor) -> torch.Tensor:
@@ -382,3 +384,28 @@ def rollout_metrics(ldm: ContextLDM, vae: AutoencoderKL, *, n: int = 32, windows
     out = {k: _mean_se([getattr(m, k) for m in checks]) for k in ("passed", "one_object", "direction")}
     out["pass"] = out.pop("passed")
     return dict(out, join=join_ratio(videos, window, given), videos=videos)
+
+# %% ../nbs/12_context.ipynb #2631fe60
+@torch.no_grad()
+def rollout_stats(ldm: ContextLDM, vae: AutoencoderKL, caption: str, *, frames: int,
+                  path: str | os.PathLike | None = None, fps: float = 8.0, keep: bool = False, **rollout_kwargs) -> dict:
+    """Roll out one video of `frames` frames for `caption` (`rollout`'s other arguments in `rollout_kwargs`), write it
+    to the mp4 at `path` if given, and return per frame the `mean` and `std` of its pixels (clamped to [-1, 1]),
+    `seconds` per window, `finite` (no NaN or inf anywhere) and, with `keep`, every frame as `video (3, T, H, W)`."""
+    check_type(caption, "caption", str)
+    stats, kept = dict(mean=[], std=[], seconds=[], finite=True), []
+    with VideoWriter(path, fps) if path is not None else contextlib.nullcontext() as out:
+        tick = time.perf_counter()
+        for chunk in rollout(ldm, vae, [caption], frames=frames, **rollout_kwargs):
+            stats["seconds"].append(time.perf_counter() - tick)
+            stats["finite"] &= bool(chunk.isfinite().all())
+            video = chunk[0].float().cpu().nan_to_num().clamp(-1, 1)
+            per_frame = video.transpose(0, 1).flatten(1)                   # (n, 3 * H * W)
+            stats["mean"] += per_frame.mean(1).tolist()
+            stats["std"] += per_frame.std(1).tolist()
+            if out is not None:
+                out.write(video)
+            if keep:
+                kept.append(video)
+            tick = time.perf_counter()
+    return dict(stats, video=torch.cat(kept, 1)) if keep else stats

@@ -296,8 +296,17 @@ def _measured() -> None:
     "The child of `peak_rss`: a pickled `(fn, args, kwargs)` on stdin, the pickled `(result, peak bytes)` on stdout."
     import pickle
     fn, args, kwargs = pickle.load(sys.stdin.buffer)
+    _reset_peak_rss()
     out = fn(*args, **kwargs)
     pickle.dump((out, _peak_rss_self()), sys.stdout.buffer)
+
+
+def _reset_peak_rss() -> None:
+    "Linux: start the peak over from what is resident now, so that it covers the call and not the imports before it."
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
 
 def _peak_rss_self() -> int:
@@ -311,7 +320,7 @@ def _peak_rss_self() -> int:
 
 def peak_rss(fn: Callable, *args, **kwargs) -> tuple[Any, int]:
     """`fn(*args, **kwargs)` run in a fresh Python process: its result, and the peak resident memory of that process
-    in bytes. `fn` must be importable (from a module, not a notebook); it, its arguments and its result must pickle."""
+    while the call ran, in bytes (the interpreter, imports and arguments resident at its start included). `fn` must be importable (from a module, not a notebook); it, its arguments and its result must pickle."""
     import pickle
     import subprocess
     if not callable(fn):
