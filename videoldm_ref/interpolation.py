@@ -5,19 +5,23 @@
 # %% ../nbs/13_interpolation.ipynb #c02a4356
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import ConcatDataset
 
-from .context import BouncingShapes, ContextLDM, context_guided, interpolation_mask
+from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, interpolation_mask,
+                                 train_context)
 from .core import check_choice, check_float, check_int, check_tensor, check_type, make_generator
 from .data import ClipDataset, VideoList, load_sample_clip
 from .diffusion import ddim_sample
 from .image_ldm import sampling_settings
+from .train import TrainConfig
 
 # %% auto #0
-__all__ = ['interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolation_clips']
+__all__ = ['INTERPOLATION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolation_clips',
+           'train_interpolation']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -81,3 +85,15 @@ def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int 
     shapes = BouncingShapes(n, frames=frames, seed=seed if split == "train" else seed + 1000, speed=(0.004, 0.07))
     return ConcatDataset([ClipDataset(real, frames, stride=1, step=2), ClipDataset(real, frames, stride=4, step=4),
                           shapes])
+
+# %% ../nbs/13_interpolation.ipynb #533f0fd7
+INTERPOLATION_TRAINING = CONTEXT_TRAINING                                    # the same recipe as prediction
+
+
+def train_interpolation(out_dir: str | os.PathLike, *, config: TrainConfig | None = None, every: int = 4,
+                        clips=None, **kwargs):
+    """`train_context` with `interpolation_masks(every)` on `clips` (default `interpolation_clips(every=every)`);
+    other arguments (`keyframes`, `vae`, `ckpt_dir`, `device`, `time_limit`, ...) go to it. Returns the same."""
+    clips = clips if clips is not None else interpolation_clips(every=every)
+    return train_context(out_dir, config=config or INTERPOLATION_TRAINING, clips=clips,
+                         masks=interpolation_masks(every), **kwargs)
