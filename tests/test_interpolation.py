@@ -1,10 +1,13 @@
 """Interpolation (13_interpolation): masks, windows over long inputs, keyframes kept exactly, training clips."""
+import math
+
 import pytest
 import torch
 
 from videoldm_ref.context import ContextLDM
 from videoldm_ref.image_ldm import ImageLDM
-from videoldm_ref.interpolation import interpolate, interpolation_clips, interpolation_masks, interpolation_windows
+from videoldm_ref.interpolation import (blend_keyframes, interpolate, interpolation_clips, interpolation_masks,
+                                        interpolation_scores, interpolation_windows, repeat_keyframes)
 from videoldm_ref.keyframes import VideoLDM
 
 
@@ -57,3 +60,34 @@ def test_masks_and_clips():
 def test_bad_input_is_refused_by_name(tiny, call, exc, match):
     with pytest.raises(exc, match=match):
         call(tiny)
+
+
+def test_baselines_keep_the_keyframes_and_the_scores_know_the_truth():
+    g = torch.Generator().manual_seed(0)
+    truth = torch.rand(2, 3, 9, 16, 16, generator=g) * 2 - 1
+    keys = truth[:, :, ::4]
+    for fill in (blend_keyframes, repeat_keyframes):
+        video = fill(keys)
+        assert video.shape == truth.shape and torch.equal(video[:, :, ::4], keys)
+    assert torch.allclose(blend_keyframes(keys)[:, :, 1], 0.75 * keys[:, :, 0] + 0.25 * keys[:, :, 1], atol=1e-6)
+    assert torch.equal(repeat_keyframes(keys)[:, :, 1], keys[:, :, 0])
+    assert torch.equal(repeat_keyframes(keys)[:, :, 2], keys[:, :, 1])
+    perfect = interpolation_scores(truth, truth)
+    assert perfect["psnr"] == perfect["psnr_moving"] == float("inf") and perfect["flicker"] == 0
+    off = truth.clone()
+    off[:, :, 1] += 0.1                                           # one in-between frame of six off by 0.1
+    s = interpolation_scores(off, truth)
+    assert abs(s["psnr"] - 10 * math.log10(4 / (0.01 / 6))) < 1e-6
+    off[:, :, 4] += 0.5                                           # a keyframe is not scored in PSNR
+    assert interpolation_scores(off, truth)["psnr"] == s["psnr"]
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: blend_keyframes(torch.zeros(1, 3, 1, 4, 4)), "keyframes"),
+    (lambda: repeat_keyframes(torch.zeros(1, 3, 2, 4, 4), every=0), "every"),
+    (lambda: interpolation_scores(torch.zeros(1, 3, 9, 4, 4), torch.zeros(1, 3, 8, 4, 4)), "truth"),
+    (lambda: interpolation_scores(torch.zeros(1, 3, 8, 4, 4), torch.zeros(1, 3, 8, 4, 4)), "truth"),
+])
+def test_baselines_refuse_bad_input_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -9,6 +9,7 @@ import os
 from typing import Callable, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import ConcatDataset
 
 from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, interpolation_mask,
@@ -16,12 +17,13 @@ from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guid
 from .core import check_choice, check_float, check_int, check_tensor, check_type, make_generator
 from .data import ClipDataset, VideoList, load_sample_clip
 from .diffusion import ddim_sample
+from .metrics import flicker
 from .image_ldm import sampling_settings
 from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['INTERPOLATION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolation_clips',
-           'train_interpolation']
+           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -97,3 +99,44 @@ def train_interpolation(out_dir: str | os.PathLike, *, config: TrainConfig | Non
     clips = clips if clips is not None else interpolation_clips(every=every)
     return train_context(out_dir, config=config or INTERPOLATION_TRAINING, clips=clips,
                          masks=interpolation_masks(every), **kwargs)
+
+# %% ../nbs/13_interpolation.ipynb #1b1be995
+def _check_keyframes(keyframes: torch.Tensor, every: int) -> tuple[int, int]:
+    check_tensor(keyframes, "keyframes", ndim=5, floating=True)
+    if keyframes.shape[2] < 2:
+        raise ValueError(f"keyframes: expected at least 2 keyframes, got shape {tuple(keyframes.shape)}")
+    every = check_int(every, "every", min=1)
+    return every, (keyframes.shape[2] - 1) * every + 1
+
+
+def blend_keyframes(keyframes: torch.Tensor, every: int = 4) -> torch.Tensor:
+    "Linear blending: `keyframes (B, C, N, H, W)` -> `(B, C, (N - 1) * every + 1, H, W)`, the keyframes kept."
+    every, frames = _check_keyframes(keyframes, every)
+    return F.interpolate(keyframes, size=(frames, *keyframes.shape[3:]), mode="trilinear", align_corners=True)
+
+
+def repeat_keyframes(keyframes: torch.Tensor, every: int = 4) -> torch.Tensor:
+    "The nearest keyframe repeated (the later one at a tie): `(B, C, N, H, W)` -> `(B, C, (N - 1) * every + 1, H, W)`."
+    every, frames = _check_keyframes(keyframes, every)
+    return keyframes[:, :, (torch.arange(frames) + every // 2) // every]
+
+# %% ../nbs/13_interpolation.ipynb #dd102276
+def interpolation_scores(videos: torch.Tensor, truth: torch.Tensor, every: int = 4, threshold: float = 0.05) -> dict:
+    """`psnr` over the in-between frames of `videos (B, 3, T, H, W)` against `truth` (same shape, every `every`-th
+    frame a keyframe), `psnr_moving` over their moving pixels only, and `flicker` against the truth, pooled over
+    the batch."""
+    check_tensor(videos, "videos", ndim=5, floating=True)
+    if videos.shape != truth.shape:
+        raise ValueError(f"truth: expected the shape of videos {tuple(videos.shape)}, got {tuple(truth.shape)}")
+    every, threshold = check_int(every, "every", min=2), check_float(threshold, "threshold", min=0)
+    if (truth.shape[2] - 1) % every:
+        raise ValueError(f"truth: {truth.shape[2]} frames are not (N - 1) * {every} + 1")
+    between = torch.arange(truth.shape[2]) % every != 0
+    keys = truth[:, :, ::every]
+    before, after = keys[:, :, :-1].repeat_interleave(every, 2), keys[:, :, 1:].repeat_interleave(every, 2)
+    changed = lambda k: (truth[:, :, :-1] - k).abs().mean(1, keepdim=True) > threshold
+    moving = (changed(before) | changed(after))[:, :, between[:-1]].expand(-1, 3, -1, -1, -1)
+    err = (videos.double() - truth.double())[:, :, between] ** 2
+    db = lambda mse: (10 * torch.log10(4 / mse)).item()
+    return dict(psnr=db(err.mean()), psnr_moving=db(err[moving].mean()), moving=moving.float().mean().item(),
+                flicker=flicker(videos, truth).item())
