@@ -4,10 +4,12 @@ import math
 import pytest
 import torch
 
+from videoldm_ref.autoencoder import build_vae
 from videoldm_ref.context import ContextLDM
 from videoldm_ref.image_ldm import ImageLDM
 from videoldm_ref.interpolation import (blend_keyframes, interpolate, interpolation_clips, interpolation_masks,
-                                        interpolation_scores, interpolation_windows, repeat_keyframes)
+                                        interpolation_metrics, interpolation_scores, interpolation_windows,
+                                        repeat_keyframes)
 from videoldm_ref.keyframes import VideoLDM
 
 
@@ -56,6 +58,8 @@ def test_masks_and_clips():
     (lambda m: next(interpolate("ldm", torch.zeros(1, 4, 3, 8, 8), ["a"])), TypeError, "ldm"),
     (lambda m: next(interpolate(m, torch.zeros(1, 4, 8, 8), ["a"])), ValueError, "keyframes"),
     (lambda m: interpolation_clips("test"), ValueError, "split"),
+    (lambda m: interpolation_metrics(m, "vae"), TypeError, "vae"),
+    (lambda m: interpolation_metrics(m, build_vae("tiny"), batch=0), ValueError, "batch"),
 ])
 def test_bad_input_is_refused_by_name(tiny, call, exc, match):
     with pytest.raises(exc, match=match):
@@ -91,3 +95,10 @@ def test_baselines_keep_the_keyframes_and_the_scores_know_the_truth():
 def test_baselines_refuse_bad_input_by_name(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_interpolation_metrics_scores_each_part(tiny):
+    from videoldm_ref.context import BouncingShapes
+    parts = {"a": BouncingShapes(3, frames=9, size=16), "b": BouncingShapes(2, frames=5, size=16, seed=1)}
+    scores = interpolation_metrics(tiny, build_vae("tiny"), parts, batch=2, num_steps=1)
+    assert list(scores) == ["a", "b"] and all(0 < s["moving"] < 1 and s["flicker"] > 0 for s in scores.values())

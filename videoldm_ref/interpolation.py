@@ -10,10 +10,12 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import ConcatDataset
+from diffusers import AutoencoderKL
+from torch.utils.data import ConcatDataset, Dataset
 
 from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, interpolation_mask,
                                  train_context)
+from .autoencoder import decode_video, encode_video
 from .core import check_choice, check_float, check_int, check_tensor, check_type, make_generator
 from .data import ClipDataset, VideoList, load_sample_clip
 from .diffusion import ddim_sample
@@ -23,7 +25,8 @@ from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['INTERPOLATION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolation_clips',
-           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores']
+           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts',
+           'interpolation_metrics']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -140,3 +143,28 @@ def interpolation_scores(videos: torch.Tensor, truth: torch.Tensor, every: int =
     db = lambda mse: (10 * torch.log10(4 / mse)).item()
     return dict(psnr=db(err.mean()), psnr_moving=db(err[moving].mean()), moving=moving.float().mean().item(),
                 flicker=flicker(videos, truth).item())
+
+# %% ../nbs/13_interpolation.ipynb #2c12c3d0
+def heldout_parts() -> dict[str, Dataset]:
+    "The held-out interpolation clips by kind: real at 25 fps, real at 6.25 fps, bouncing shapes."
+    real25, real6, shapes = interpolation_clips("heldout").datasets
+    return {"real, 25 fps": real25, "real, 6.25 fps": real6, "bouncing shapes": shapes}
+
+# %% ../nbs/13_interpolation.ipynb #7ed4fa28
+@torch.no_grad()
+def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, Dataset] | None = None, *,
+                          every: int = 4, batch: int = 16, seed: int = 0, **sampling) -> dict[str, dict]:
+    """`interpolation_scores` of `ldm` on each dataset of `parts` (default `heldout_parts()`): every `every`-th frame
+    of each clip given, encoded; the rest interpolated (`sampling` goes to `interpolate`) and decoded."""
+    check_type(vae, "vae", AutoencoderKL)
+    out = {}
+    for name, part in (parts if parts is not None else heldout_parts()).items():
+        truth, videos = torch.stack([part[i]["video"] for i in range(len(part))]), []
+        for s in range(0, len(part), check_int(batch, "batch", min=1)):
+            keys = encode_video(vae, truth[s:s + batch, :, ::every])
+            captions = [part[i]["caption"] for i in range(s, s + len(keys))]
+            z = torch.cat(list(interpolate(ldm, keys, captions, every=every, window=keys.shape[2],
+                                           generator=seed + s, **sampling)), 2)
+            videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
+        out[name] = interpolation_scores(torch.cat(videos), truth, every)
+    return out
