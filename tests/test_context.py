@@ -145,6 +145,12 @@ def test_predict_keeps_the_given_frames_and_rollout_yields_the_length(tiny_ldm):
     (lambda m: predict_latents(m, torch.zeros(1, 4, 2, 8, 8), ["a"], frames=2), ValueError, "frames"),
     (lambda m: next(rollout(m, build_vae("tiny"), ["a"], frames=4, window=4, given=4)), ValueError, "given"),
     (lambda m: next(rollout(m, "vae", ["a"], frames=4)), TypeError, "vae"),
+    (lambda m: rollout(m, build_vae("tiny"), ["a"], frames=4, start=torch.zeros(2, 4, 2, 8, 8)), ValueError, "start"),
+    (lambda m: rollout("ldm", build_vae("tiny"), ["a"], frames=4), TypeError, "ldm"),
+    (lambda m: m.unet(torch.zeros(1, 4, 2, 8, 8), 1, torch.zeros(1, 3, 32), context_latents=torch.zeros(1, 4, 2, 8, 8),
+                      context_mask=torch.ones(1, 3)), ValueError, "context_mask"),
+    (lambda m: context_guided(m, ["a"], torch.zeros(1, 4, 2, 8, 8), torch.ones(1, 2), context_scale=-0.5), ValueError,
+     "context_scale"),
 ])
 def test_bad_input_is_refused_by_name(tiny_ldm, call, exc, match):
     with pytest.raises(exc, match=match):
@@ -241,3 +247,21 @@ def test_rollout_peak_memory_does_not_grow_with_length(tiny_ldm, tmp_path):
     assert long["finite"] and len(long["mean"]) == len(long["std"]) == 240 and len(long["seconds"]) == 40
     assert read_video(tmp_path / "240.mp4")[0].shape[1] == 240 and long["mean"][:24] == short["mean"]
     assert abs(long_peak / short_peak - 1) < 0.1
+
+
+def test_an_interrupted_rollout_keeps_the_frames_already_written(tiny_ldm, tmp_path, monkeypatch):
+    import videoldm_ref.context as context
+    from videoldm_ref.media import read_video
+    calls, real = [], context.predict_latents
+
+    def fails_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(context, "predict_latents", fails_third)
+    with pytest.raises(KeyboardInterrupt):
+        context.rollout_stats(tiny_ldm, build_vae("tiny"), "a red circle moving right", frames=30, window=6, given=2,
+                              num_steps=1, generator=0, path=tmp_path / "roll.mp4")
+    kept, _ = read_video(tmp_path / "roll.partial.mp4")
+    assert kept.shape[1] == 6 + 4 and not (tmp_path / "roll.mp4").exists()     # two windows: 6 frames, then 4 new

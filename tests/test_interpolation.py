@@ -57,6 +57,7 @@ def test_masks_and_clips():
     (lambda m: interpolation_windows(5, window=1), ValueError, "window"),
     (lambda m: next(interpolate("ldm", torch.zeros(1, 4, 3, 8, 8), ["a"])), TypeError, "ldm"),
     (lambda m: next(interpolate(m, torch.zeros(1, 4, 8, 8), ["a"])), ValueError, "keyframes"),
+    (lambda m: interpolate(m, torch.zeros(1, 4, 1, 8, 8), ["a"]), ValueError, "keyframes"),
     (lambda m: interpolation_clips("test"), ValueError, "split"),
     (lambda m: interpolation_metrics(m, "vae"), TypeError, "vae"),
     (lambda m: interpolation_metrics(m, build_vae("tiny"), batch=0), ValueError, "batch"),

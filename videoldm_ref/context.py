@@ -233,15 +233,23 @@ def rollout(ldm: ContextLDM, vae: AutoencoderKL, captions: Sequence[str], *, fra
             **sampling) -> Iterator[torch.Tensor]:
     """Yield a video of `frames` frames window by window, as decoded new frames `(B, 3, n, H, W)`. Each window of
     `window` latents continues the last `given` of the one before; the first continues `start` (latents
-    `(B, C, S, h, w)`) or, without it, comes from the caption alone. `sampling` goes to `predict_latents`."""
+    `(B, C, S, h, w)`) or, without it, comes from the caption alone. `sampling` goes to `predict_latents`. The
+    arguments are checked when it is called, before the first window is asked for."""
+    check_type(ldm, "ldm", ContextLDM)
     check_type(vae, "vae", AutoencoderKL)
     frames, window = check_int(frames, "frames", min=1), check_int(window, "window", min=2)
     given = check_int(given, "given", min=1, max=window - 1)
-    generator = make_generator(generator)
     cfg = ldm.unet.unet.config
-    device = next(ldm.parameters()).device
-    prev = (torch.zeros(len(captions), cfg.in_channels, 0, cfg.sample_size, cfg.sample_size, device=device)
-            if start is None else start)
+    if start is None:
+        start = torch.zeros(len(captions), cfg.in_channels, 0, cfg.sample_size, cfg.sample_size,
+                            device=next(ldm.parameters()).device)
+    elif check_tensor(start, "start", ndim=5, floating=True).shape[:2] != (len(captions), cfg.in_channels):
+        raise ValueError(f"start: expected latents ({len(captions)}, {cfg.in_channels}, S, h, w), one per caption, "
+                         f"got {tuple(start.shape)}")
+    return _rollout(ldm, vae, captions, frames, window, given, start, make_generator(generator), sampling)
+
+
+def _rollout(ldm, vae, captions, frames, window, given, prev, generator, sampling):
     done = 0
     while done < frames:
         context = prev[:, :, prev.shape[2] - min(given, prev.shape[2]):]

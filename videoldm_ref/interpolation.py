@@ -50,19 +50,26 @@ def interpolation_windows(keyframes: int, window: int = 3) -> list[tuple[int, in
     return [(s, 1 if i == 0 else starts[i - 1] + window) for i, s in enumerate(starts)]
 
 # %% ../nbs/13_interpolation.ipynb #d64c3658
-@torch.no_grad()
 def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str], *, every: int = 4,
                 window: int = 3, num_steps: int = 50, text_scale: float = 3.0, context_scale: float = 1.0,
                 generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
     """Fill `every - 1` frames between each pair of `keyframes (B, C, N, h, w)` (latents), window by window: yields
-    chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly."""
+    chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly.
+    The arguments are checked when it is called, before the first chunk is asked for."""
     check_type(ldm, "ldm", ContextLDM)
     check_tensor(keyframes, "keyframes", ndim=5, floating=True)
+    windows = interpolation_windows(keyframes.shape[2], window)
+    return _interpolate(ldm, keyframes, captions, check_int(every, "every", min=2), window, windows,
+                        num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,
+                        generator=make_generator(generator))
+
+
+@torch.no_grad()
+def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
+                 generator):
     b, c, n, h, w = keyframes.shape
-    every = check_int(every, "every", min=2)
-    generator = make_generator(generator)
     yield keyframes[:, :, :1]
-    for start, first in interpolation_windows(n, window):
+    for start, first in windows:
         keys = keyframes[:, :, start:start + window]
         k = keys.shape[2]
         mask = interpolation_mask(b, k, every).to(keyframes.device)
