@@ -61,6 +61,7 @@ def test_masks_and_clips():
     (lambda m: interpolation_clips("test"), ValueError, "split"),
     (lambda m: interpolation_metrics(m, "vae"), TypeError, "vae"),
     (lambda m: interpolation_metrics(m, build_vae("tiny"), batch=0), ValueError, "batch"),
+    (lambda m: interpolation_metrics(m, build_vae("tiny"), every=0), ValueError, "every"),
 ])
 def test_bad_input_is_refused_by_name(tiny, call, exc, match):
     with pytest.raises(exc, match=match):

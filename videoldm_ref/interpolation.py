@@ -67,7 +67,7 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
 @torch.no_grad()
 def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
                  generator):
-    b, c, n, h, w = keyframes.shape
+    b, c, _, h, w = keyframes.shape
     yield keyframes[:, :, :1]
     for start, first in windows:
         keys = keyframes[:, :, start:start + window]
@@ -164,7 +164,7 @@ def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, 
     """`interpolation_scores` of `ldm` on each dataset of `parts` (default `heldout_parts()`): every `every`-th frame
     of each clip given, encoded; the rest interpolated (`sampling` goes to `interpolate`) and decoded."""
     check_type(vae, "vae", AutoencoderKL)
-    out = {}
+    every, out = check_int(every, "every", min=2), {}
     for name, part in (parts if parts is not None else heldout_parts()).items():
         truth, videos = torch.stack([part[i]["video"] for i in range(len(part))]), []
         for s in range(0, len(part), check_int(batch, "batch", min=1)):
