@@ -265,3 +265,29 @@ def test_an_interrupted_rollout_keeps_the_frames_already_written(tiny_ldm, tmp_p
                               num_steps=1, generator=0, path=tmp_path / "roll.mp4")
     kept, _ = read_video(tmp_path / "roll.partial.mp4")
     assert kept.shape[1] == 6 + 4 and not (tmp_path / "roll.mp4").exists()     # two windows: 6 frames, then 4 new
+
+
+def test_shipped_prediction_model_continues_the_given_frames():
+    """The shipped model (fp16, only the temporal layers and the context path) continues two given frames of a
+    held-out clip; with the caption and the noise fixed, moving the object across its way in the given frames moves
+    the continuation with it, by the same amount in every new frame."""
+    from safetensors import safe_open
+    from videoldm_ref.autoencoder import decode_video, encode_video, load_autoencoder
+    from videoldm_ref.context import heldout_starts, load_prediction
+    from videoldm_ref.data import data_samples_dir
+    from videoldm_ref.metrics import motion_check
+    folder = data_samples_dir() / "checkpoints" / "prediction"
+    with safe_open(next(folder.glob("*.safetensors")), "pt") as f:
+        keys = list(f.keys())
+        assert any("context" in k for k in keys) and all(f.get_tensor(k).dtype == torch.float16 for k in keys)
+    ldm, vae = load_prediction(), load_autoencoder()
+    item = next(it for it in heldout_starts(8, 8) if it["caption"].endswith(("left", "right")))
+    caption, toward = item["caption"], 1 if motion_check(item["video"], item["caption"]).centroids[0, 0] < 0.5 else -1
+    given = item["video"][None, :, :2]
+    out = [decode_video(vae, predict_latents(ldm, encode_video(vae, g), [caption], frames=8, num_steps=10,
+                                             context_scale=2.0, generator=0)).clamp(-1, 1)[0]
+           for g in (given, given.roll(16 * toward, dims=3))]                 # 16 pixels up or down: a quarter
+    checks = [motion_check(v, caption) for v in out]
+    assert all(c.one_object and c.direction for c in checks)
+    across = (checks[1].centroids[2:, 0] - checks[0].centroids[2:, 0]) * toward
+    assert np.abs(across - 0.25).max() < 0.06

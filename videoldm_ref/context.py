@@ -22,7 +22,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_index, check_int, check_tensor, check_type,
                                make_generator, seed_everything)
-from .data import COLORS, DIRECTIONS, SHAPES, _draw_clip
+from .data import COLORS, DIRECTIONS, SHAPES, _draw_clip, data_samples_dir
 from .diffusion import ddim_sample, diffusion_loss
 from .image_ldm import ImageLDM, load_image_ldm, sampling_settings
 from .keyframes import LatentClips, VideoLDM, _collate, _mean_se, draw_steps, keyframe_clips, load_keyframes
@@ -35,7 +35,7 @@ from .video_unet import VideoResnetBlock, VideoTransformerBlock, VideoUNet, from
 __all__ = ['CONTEXT_TRAINING', 'prediction_mask', 'interpolation_mask', 'MaskedContextEncoder', 'ContextVideoUNet', 'ContextLDM',
            'context_guided', 'prediction_masks', 'context_loss', 'predict_latents', 'rollout', 'bounce',
            'BouncingShapes', 'prediction_clips', 'train_context', 'join_steps', 'join_ratio', 'heldout_starts',
-           'rollout_metrics', 'rollout_stats']
+           'rollout_metrics', 'rollout_stats', 'load_prediction']
 
 # %% ../nbs/12_context.ipynb #3c4be329
 def prediction_mask(batch: int, frames: int, given: int | Sequence[int] | torch.Tensor) -> torch.Tensor:
@@ -417,3 +417,8 @@ def rollout_stats(ldm: ContextLDM, vae: AutoencoderKL, caption: str, *, frames: 
                 kept.append(video)
             tick = time.perf_counter()
     return dict(stats, video=torch.cat(kept, 1)) if keep else stats
+
+# %% ../nbs/12_context.ipynb #aeb8fbc4
+def load_prediction(path: str | os.PathLike | None = None, image_ldm: ImageLDM | None = None) -> ContextLDM:
+    "The shipped prediction model (`data_samples/checkpoints/prediction`), or the context model at `path`."
+    return ContextLDM.from_temporal(path or data_samples_dir() / "checkpoints" / "prediction", image_ldm)

@@ -83,8 +83,9 @@ def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps,
 
 # %% ../nbs/13_interpolation.ipynb #3b56c064
 def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int = 4, n_synthetic: int = 2000,
-                        seed: int = 0) -> ConcatDataset:
-    "Clips of `(keyframes - 1) * every + 1` frames for training (`split='train'`) or measuring (`'heldout'`)."
+                        real_repeats: int = 6, seed: int = 0) -> ConcatDataset:
+    """Clips of `(keyframes - 1) * every + 1` frames for training (`split='train'`) or measuring (`'heldout'`): real
+    at 25 fps, real at 6.25 fps, bouncing shapes. For training each real clip comes `real_repeats` times."""
     check_choice(split, "split", ("train", "heldout"))
     frames = (check_int(keyframes, "keyframes", min=2) - 1) * check_int(every, "every", min=2) + 1
     real = []
@@ -95,8 +96,9 @@ def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int 
     real = VideoList(real, fps=fps)
     n = n_synthetic if split == "train" else max(1, n_synthetic // 10)
     shapes = BouncingShapes(n, frames=frames, seed=seed if split == "train" else seed + 1000, speed=(0.004, 0.07))
-    return ConcatDataset([ClipDataset(real, frames, stride=1, step=2), ClipDataset(real, frames, stride=4, step=4),
-                          shapes])
+    k = check_int(real_repeats, "real_repeats", min=1) if split == "train" else 1
+    return ConcatDataset([ConcatDataset([ClipDataset(real, frames, stride=1, step=2)] * k),
+                          ConcatDataset([ClipDataset(real, frames, stride=4, step=4)] * k), shapes])
 
 # %% ../nbs/13_interpolation.ipynb #533f0fd7
 INTERPOLATION_TRAINING = CONTEXT_TRAINING                                    # the same recipe as prediction
