@@ -67,6 +67,7 @@ checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train image-ldm
 	$(BIN)/videoldm-ref train keyframes
 	$(BIN)/videoldm-ref train temporal-decoder
+	$(BIN)/videoldm-ref train prediction
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -26,7 +26,7 @@ def test_sample_clips_are_shipped_with_the_promised_sizes():
 
 def test_data_samples_are_small():
     total = sum(p.stat().st_size for p in data_samples_dir().rglob("*") if p.is_file())
-    assert total < 40 * 2**20
+    assert total < 60 * 10**6, f"data_samples/ holds {total / 1e6:.1f} MB; the budget is 60 MB"
 
 
 def test_build_data_samples_from_a_wheel_reproduces_the_shipped_clips(tmp_path):
