@@ -280,6 +280,8 @@ def test_shipped_prediction_model_continues_the_given_frames():
     with safe_open(next(folder.glob("*.safetensors")), "pt") as f:
         keys = list(f.keys())
         assert any("context" in k for k in keys) and all(f.get_tensor(k).dtype == torch.float16 for k in keys)
+    with pytest.raises(FileNotFoundError, match="path"):
+        load_prediction(folder.parent / "missing")
     ldm, vae = load_prediction(), load_autoencoder()
     item = next(it for it in heldout_starts(8, 8) if it["caption"].endswith(("left", "right")))
     caption, toward = item["caption"], 1 if motion_check(item["video"], item["caption"]).centroids[0, 0] < 0.5 else -1

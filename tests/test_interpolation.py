@@ -47,6 +47,11 @@ def test_masks_and_clips():
     assert not interpolation_masks(p_none=1.0)(3, 9).any()
     clips = interpolation_clips("heldout", n_synthetic=20)
     assert all(clips[i]["video"].shape == (3, 9, 64, 64) for i in (0, len(clips) - 1))
+    once, thrice = (interpolation_clips(n_synthetic=20, real_repeats=k) for k in (1, 3))
+    for a, b in zip(once.datasets[:2], thrice.datasets[:2]):               # the real parts, three times over
+        assert len(b) == 3 * len(a) and torch.equal(b[len(a)]["video"], a[0]["video"])
+    assert len(thrice.datasets[2]) == len(once.datasets[2]) == 20            # the shapes once
+    assert len(interpolation_clips("heldout", n_synthetic=20, real_repeats=3)) == len(clips)   # held out: once
 
 
 @pytest.mark.parametrize("call,exc,match", [
@@ -59,6 +64,7 @@ def test_masks_and_clips():
     (lambda m: next(interpolate(m, torch.zeros(1, 4, 8, 8), ["a"])), ValueError, "keyframes"),
     (lambda m: interpolate(m, torch.zeros(1, 4, 1, 8, 8), ["a"]), ValueError, "keyframes"),
     (lambda m: interpolation_clips("test"), ValueError, "split"),
+    (lambda m: interpolation_clips(real_repeats=0), ValueError, "real_repeats"),
     (lambda m: interpolation_metrics(m, "vae"), TypeError, "vae"),
     (lambda m: interpolation_metrics(m, build_vae("tiny"), batch=0), ValueError, "batch"),
     (lambda m: interpolation_metrics(m, build_vae("tiny"), every=0), ValueError, "every"),
