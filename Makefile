@@ -68,6 +68,7 @@ checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train keyframes
 	$(BIN)/videoldm-ref train temporal-decoder
 	$(BIN)/videoldm-ref train prediction
+	$(BIN)/videoldm-ref train interpolation
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -18,25 +18,30 @@ from pathlib import Path
 
 import torch
 
-from videoldm_ref.autoencoder import load_autoencoder
+from videoldm_ref.autoencoder import decode_video, encode_video, load_autoencoder
 from torch.utils.data import Subset
 
 from videoldm_ref.context import ContextLDM, rollout_metrics
-from videoldm_ref.interpolation import blend_keyframes, heldout_parts, interpolation_metrics, interpolation_scores
+from videoldm_ref.interpolation import (blend_keyframes, heldout_parts, interpolation_metrics, interpolation_model,
+                                        interpolation_scores)
 from videoldm_ref.keyframes import load_keyframes
 from videoldm_ref.media import frames_grid
 from videoldm_ref.train import read_checkpoint
 
 
-def load_ema(ckpt_dir: Path, context_width: int = 64) -> tuple[ContextLDM, dict]:
-    "The context model of the shipped keyframe model with the EMA weights of the newest checkpoint in `ckpt_dir`."
+def load_ema(ckpt_dir: Path, context_width: int = 64, interpolation: bool = False) -> tuple[ContextLDM, dict]:
+    """The context model of the shipped keyframe model (with `interpolation`, `interpolation_model()`) with the EMA
+    weights of the newest checkpoint in `ckpt_dir`."""
     with tempfile.TemporaryDirectory() as tmp:
         name = json.loads((ckpt_dir / "latest.json").read_text())["checkpoint"]
         shutil.copytree(ckpt_dir / name, Path(tmp) / name)
         (Path(tmp) / "latest.json").write_text(json.dumps({"checkpoint": name}))
         tensors, state = read_checkpoint(tmp)
-    ldm = ContextLDM.from_video_ldm(load_keyframes(), context_width)
-    ldm.unet.freeze_spatial()                                            # as train_context: the EMA follows these
+    if interpolation:
+        ldm = interpolation_model()                                      # as train_interpolation
+    else:
+        ldm = ContextLDM.from_video_ldm(load_keyframes(), context_width)
+        ldm.unet.freeze_spatial()                                        # as train_context: the EMA follows these
     ldm.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     with torch.no_grad():
         for i, p in enumerate(p for p in ldm.parameters() if p.requires_grad):
@@ -53,7 +58,8 @@ def probe_interpolation(ldm: ContextLDM, vae, n: int, num_steps: int, context_sc
     for name, part in parts.items():
         truth = torch.stack([part[i]["video"] for i in range(len(part))])
         blend = interpolation_scores(blend_keyframes(truth[:, :, ::4]), truth)
-        for method, s in (("model", scores[name]), ("blend", blend)):
+        floor = interpolation_scores(decode_video(vae, encode_video(vae, truth)).clamp(-1, 1), truth)
+        for method, s in (("model", scores[name]), ("blend", blend), ("ae", floor)):
             print(f"{name:16s} {len(part):3d} {method:6s} psnr {s['psnr']:5.2f} moving {s['psnr_moving']:5.2f} "
                   f"flicker {s['flicker']:.4f}", flush=True)
     print(f"{time.time() - t:.0f} s")
@@ -67,7 +73,7 @@ def main():
     ap.add_argument("--interpolation", action="store_true", help="score interpolation against blending instead")
     ap.add_argument("--steps", type=int, default=20, help="DDIM steps (default: %(default)s)")
     args = ap.parse_args()
-    ldm, state = load_ema(args.ckpt_dir)
+    ldm, state = load_ema(args.ckpt_dir, interpolation=args.interpolation)
     vae = load_autoencoder()
     print(f"step {state['step']}, loss (last 100) {sum(state['history'][-100:]) / 100:.4f}", flush=True)
     if args.interpolation:

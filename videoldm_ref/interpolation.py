@@ -5,28 +5,37 @@
 # %% ../nbs/13_interpolation.ipynb #c02a4356
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
+from safetensors.torch import load_file, save_file
 from torch.utils.data import ConcatDataset, Dataset
 
-from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, interpolation_mask,
-                                 train_context)
-from .autoencoder import decode_video, encode_video
-from .core import check_choice, check_float, check_int, check_tensor, check_type, make_generator
-from .data import ClipDataset, VideoList, load_sample_clip
+from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, context_loss,
+                                 heldout_starts, interpolation_mask, load_prediction)
+from .autoencoder import decode_video, encode_video, load_autoencoder
+from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
+                               make_generator, seed_everything)
+from .data import ClipDataset, VideoList, data_samples_dir, load_sample_clip
 from .diffusion import ddim_sample
-from .metrics import flicker
+from .media import VideoWriter
+from .metrics import flicker, motion_pass_rate
 from .image_ldm import sampling_settings
-from .train import TrainConfig
+from .keyframes import LatentClips, _collate
+from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['INTERPOLATION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolation_clips',
-           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts',
-           'interpolation_metrics']
+__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'LONG_SPEED', 'interpolation_masks',
+           'interpolation_windows', 'interpolate', 'interpolate_to_file', 'interpolation_clips', 'interpolation_trains',
+           'interpolation_model', 'save_interpolation', 'load_interpolation', 'train_interpolation', 'blend_keyframes',
+           'repeat_keyframes', 'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes',
+           'long_heldout', 'two_pass_metrics']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -64,7 +73,7 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
                         generator=make_generator(generator))
 
 
-@torch.no_grad()
+# Not decorated with torch.no_grad(): its wrapper of a generator holds the chunk last yielded (ddim_sample has it)
 def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
                  generator):
     b, c, _, h, w = keyframes.shape
@@ -80,6 +89,23 @@ def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps,
                         **sampling_settings(ldm, num_steps))
         z[:, :, ::every] = keys
         yield z[:, :, (first - start - 1) * every + 1:]
+
+# %% ../nbs/13_interpolation.ipynb #8c458c3e
+@torch.no_grad()
+def interpolate_to_file(ldm: ContextLDM, vae: AutoencoderKL, keyframes: torch.Tensor, caption: str,
+                        path: str | os.PathLike, *, fps: float = 30.0, **sampling) -> int:
+    """Interpolate one video's `keyframes (1, C, N, h, w)` (latents) and write the decoded frames to the mp4 at `path`
+    window by window (`sampling` goes to `interpolate`). Returns the number of frames written."""
+    check_type(vae, "vae", AutoencoderKL)
+    check_type(caption, "caption", str)
+    check_tensor(keyframes, "keyframes", ndim=5, floating=True)
+    if keyframes.shape[0] != 1:
+        raise ValueError(f"keyframes: expected one video (1, C, N, h, w), got shape {tuple(keyframes.shape)}")
+    chunks = interpolate(ldm, keyframes, [caption], **sampling)
+    with VideoWriter(path, fps) as out:
+        for chunk in chunks:
+            out.write(decode_video(vae, chunk)[0].clamp(-1, 1))
+    return out.frames
 
 # %% ../nbs/13_interpolation.ipynb #3b56c064
 def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int = 4, n_synthetic: int = 2000,
@@ -101,16 +127,80 @@ def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int 
                           ConcatDataset([ClipDataset(real, frames, stride=4, step=4)] * k), shapes])
 
 # %% ../nbs/13_interpolation.ipynb #533f0fd7
-INTERPOLATION_TRAINING = CONTEXT_TRAINING                                    # the same recipe as prediction
+INTERPOLATION_TRAINING = dataclasses.replace(CONTEXT_TRAINING, steps=2000)
 
 
-def train_interpolation(out_dir: str | os.PathLike, *, config: TrainConfig | None = None, every: int = 4,
-                        clips=None, **kwargs):
-    """`train_context` with `interpolation_masks(every)` on `clips` (default `interpolation_clips(every=every)`);
-    other arguments (`keyframes`, `vae`, `ckpt_dir`, `device`, `time_limit`, ...) go to it. Returns the same."""
-    clips = clips if clips is not None else interpolation_clips(every=every)
-    return train_context(out_dir, config=config or INTERPOLATION_TRAINING, clips=clips,
-                         masks=interpolation_masks(every), **kwargs)
+def interpolation_trains(name: str) -> bool:
+    "Whether an interpolation model trains its temporal parameter `name`: all but the temporal convolutions."
+    return not (".resnets." in name and ".temporal." in name)
+
+
+def interpolation_model(base: ContextLDM | None = None) -> ContextLDM:
+    """A copy of `base` (default: the shipped prediction model) set to train what `interpolation_trains` names (its
+    spatial weights frozen, as in every video model here)."""
+    base = check_type(base, "base", (ContextLDM, type(None))) or load_prediction()
+    ldm = ContextLDM.from_video_ldm(base, base.unet.config.context_width)
+    for name, p in ldm.unet.named_parameters():
+        p.requires_grad_(p.requires_grad and interpolation_trains(name))
+    return ldm
+
+# %% ../nbs/13_interpolation.ipynb #fd4683fc
+INTERPOLATION_WEIGHTS, INTERPOLATION_CONFIG = "interpolation.safetensors", "interpolation.json"
+
+
+def save_interpolation(ldm: ContextLDM, path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
+                       base: str = "prediction") -> Path:
+    "Write the parameters `ldm` trains (those that require gradients) to the folder `path`, each file atomically."
+    check_type(ldm, "ldm", ContextLDM)
+    path = check_path(path, "path", must_exist=False)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(dtype or v.dtype).contiguous().cpu() for k, v in ldm.unet.named_parameters()
+             if v.requires_grad}
+    if not state:
+        raise ValueError("ldm: trains no parameters (call interpolation_model first)")
+    for name, write in ((INTERPOLATION_WEIGHTS, lambda f: save_file(state, f)),
+                        (INTERPOLATION_CONFIG, lambda f: Path(f).write_text(json.dumps(dict(base=base), indent=1)))):
+        write(path / f".{name}.tmp")
+        os.replace(path / f".{name}.tmp", path / name)
+    return path
+
+
+def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None) -> ContextLDM:
+    """The shipped interpolation model (`data_samples/checkpoints/interpolation`), or the one at `path`, on top of
+    `base` (default: the shipped prediction model)."""
+    path = check_path(path or data_samples_dir() / "checkpoints" / "interpolation", "path", is_dir=True)
+    if not (path / INTERPOLATION_WEIGHTS).is_file():
+        raise FileNotFoundError(f"path: no {INTERPOLATION_WEIGHTS} in {path}: not a folder written by "
+                                "save_interpolation")
+    ldm = interpolation_model(base)
+    state, ours = load_file(path / INTERPOLATION_WEIGHTS), dict(ldm.unet.named_parameters())
+    trained = {k for k, p in ours.items() if p.requires_grad}
+    misfit = set(state) ^ trained | {k for k in set(state) & trained if state[k].shape != ours[k].shape}
+    if misfit:
+        raise ValueError(f"path: the weights in {path} do not fit this model ({len(misfit)} keys missing, unexpected "
+                         f"or of another shape, such as {sorted(misfit)[0]})")
+    ldm.unet.load_state_dict(state, strict=False)
+    return ldm.requires_grad_(False).eval()
+
+# %% ../nbs/13_interpolation.ipynb #22a2655f
+def train_interpolation(out_dir: str | os.PathLike, *, base: ContextLDM | None = None, vae: AutoencoderKL | None = None,
+                        config: TrainConfig | None = None, every: int = 4, clips: Dataset | None = None,
+                        high_noise: float = 0.5, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
+                        device: str | torch.device = "cpu", time_limit: float | None = None):
+    """Train `interpolation_model(base)` with `context_loss(interpolation_masks(every))` on `clips` (default
+    `interpolation_clips(every=every)`) and save what it trained to `out_dir`. Resumable from `ckpt_dir`;
+    `time_limit` (seconds) stops at a checkpoint. Returns the `ContextLDM` and the `TrainResult`."""
+    config = check_type(config, "config", (TrainConfig, type(None))) or INTERPOLATION_TRAINING
+    device = as_device(device)
+    seed_everything(config.seed)
+    vae, ldm = vae or load_autoencoder(), interpolation_model(base)
+    data = LatentClips(vae.to(device), clips if clips is not None else interpolation_clips(every=every))
+    result = fit(ldm, context_loss(interpolation_masks(every), high_noise=high_noise), data, config, ckpt_dir=ckpt_dir,
+                 device=device, progress=progress, collate_fn=_collate, time_limit=time_limit)
+    if result.ema is not None:
+        result.ema.copy_to([p for p in ldm.parameters() if p.requires_grad])
+    save_interpolation(ldm, out_dir)
+    return ldm.eval(), result
 
 # %% ../nbs/13_interpolation.ipynb #1b1be995
 def _check_keyframes(keyframes: torch.Tensor, every: int) -> tuple[int, int]:
@@ -177,3 +267,38 @@ def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, 
             videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
         out[name] = interpolation_scores(torch.cat(videos), truth, every)
     return out
+
+# %% ../nbs/13_interpolation.ipynb #7a406d98
+def interpolate_passes(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str], *, passes: int = 2,
+                       every: int = 4, **sampling) -> torch.Tensor:
+    """`interpolate` applied `passes` times: latents `(B, C, N, h, w)` -> `(B, C, (N - 1) * every**passes + 1, h, w)`.
+    `sampling` (steps, scales, `generator`, ...) goes to every pass."""
+    for _ in range(check_int(passes, "passes", min=1)):
+        keyframes = torch.cat(list(interpolate(ldm, keyframes, captions, every=every, **sampling)), 2)
+    return keyframes
+
+# %% ../nbs/13_interpolation.ipynb #ba22f875
+LONG_SPEED = (0.0025, 0.005)                                             # frame widths per frame: no wall in 113 frames
+
+
+def long_heldout(n: int = 16, frames: int = 113, seed: int = 3000) -> list[dict]:
+    "`n` held-out bouncing clips of `frames` frames that never turn back, for the two-pass measurement."
+    return heldout_starts(n, frames, seed=seed, speed=LONG_SPEED)
+
+# %% ../nbs/13_interpolation.ipynb #7972fff4
+@torch.no_grad()
+def two_pass_metrics(ldm: ContextLDM, vae: AutoencoderKL, items: Sequence[dict], *, every: int = 4, batch: int = 8,
+                     seed: int = 0, **sampling) -> dict:
+    """Keep every `every**2`-th frame of each clip of `items` (`video (3, T, H, W)`, `caption`), interpolate twice and
+    decode: the motion yardstick's rates (`motion`), `interpolation_scores` against the clips (`scores`) and the
+    `videos`."""
+    check_type(vae, "vae", AutoencoderKL)
+    every, videos = check_int(every, "every", min=2), []
+    truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
+    for s in range(0, len(items), check_int(batch, "batch", min=1)):
+        keys = encode_video(vae, truth[s:s + batch, :, ::every**2])
+        z = interpolate_passes(ldm, keys, captions[s:s + batch], every=every, generator=seed + s, **sampling)
+        videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
+    videos = torch.cat(videos)
+    motion = {k: v for k, v in motion_pass_rate(videos, captions).items() if k != "checks"}
+    return dict(motion=motion, scores=interpolation_scores(videos, truth, every**2), videos=videos)
