@@ -69,6 +69,7 @@ checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train temporal-decoder
 	$(BIN)/videoldm-ref train prediction
 	$(BIN)/videoldm-ref train interpolation
+	$(BIN)/videoldm-ref train upsampler
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -249,17 +249,10 @@ def test_rollout_peak_memory_does_not_grow_with_length(tiny_ldm, tmp_path):
     assert abs(long_peak / short_peak - 1) < 0.1
 
 
-def test_an_interrupted_rollout_keeps_the_frames_already_written(tiny_ldm, tmp_path, monkeypatch):
+def test_an_interrupted_rollout_keeps_the_frames_already_written(tiny_ldm, tmp_path, interrupt_on_call):
     import videoldm_ref.context as context
     from videoldm_ref.media import read_video
-    calls, real = [], context.predict_latents
-
-    def fails_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-    monkeypatch.setattr(context, "predict_latents", fails_third)
+    interrupt_on_call(context, "predict_latents", 3)
     with pytest.raises(KeyboardInterrupt):
         context.rollout_stats(tiny_ldm, build_vae("tiny"), "a red circle moving right", frames=30, window=6, given=2,
                               num_steps=1, generator=0, path=tmp_path / "roll.mp4")

@@ -14,10 +14,12 @@ from videoldm_ref.metrics import psnr
 
 def test_sample_clips_are_shipped_with_the_promised_sizes():
     names = sample_clip_names()
-    assert set(names) == {"bigbuckbunny_64x64", "bigbuckbunny_64x128", "bikes_64x64", "bikes_64x128"}
+    assert set(names) == {f"{c}_{s}" for c in ("bigbuckbunny", "bikes") for s in ("64x64", "64x128", "256x256")}
     for n in names:
         v, fps = load_sample_clip(n)
-        assert v.shape[0] == 3 and v.shape[1] >= 32 and v.shape[2] == 64 and v.shape[3] == int(n.split("x")[-1])
+        h, w = (int(s) for s in n.split("_")[-1].split("x"))
+        assert v.shape[0] == 3 and v.shape[1] >= 32 and v.shape[2:] == (h, w)
+        assert v.shape[1] == 100 if h == 256 else v.shape[1] > 100             # the high-res excerpt: 4 s
         assert fps == pytest.approx(25)
         assert -1 <= v.min() and v.max() <= 1
     with pytest.raises(ValueError, match="name: expected one of"):

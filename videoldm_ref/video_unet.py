@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .autoencoder import count_parameters
-from .core import check_int, check_path, check_tensor, check_type, named_config
+from .core import atomic_folder, check_int, check_path, check_tensor, check_type, named_config
 from .image_ldm import UNET_CONFIGS
 from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
 
@@ -160,6 +158,27 @@ def _check_inputs(cfg, sample, context, indicator) -> tuple[int, int]:
                              f"{tuple(indicator.shape)}")
     return b, t
 
+
+def _check_class_labels(cfg, labels, b: int) -> torch.Tensor | None:
+    """Check the `class_labels` `(B,)` a UNet with a class embedding needs (such as the x4 upscaler's noise level,
+    `14_upsampler`): one per video, integers below `num_class_embeds`; `None` for a UNet without one."""
+    wants = cfg.num_class_embeds is not None or cfg.class_embed_type is not None
+    if labels is None:
+        if wants:
+            raise ValueError("class_labels: this UNet has a class embedding; expected one label per video, got None")
+        return None
+    if not wants:
+        raise ValueError("class_labels: this UNet has no class embedding (num_class_embeds and class_embed_type "
+                         "are None); expected None")
+    labels = torch.as_tensor(labels)
+    labels = labels.expand(b) if labels.ndim == 0 else labels
+    if labels.shape != (b,):
+        raise ValueError(f"class_labels: expected a scalar or ({b},), one per video, got shape {tuple(labels.shape)}")
+    n = cfg.num_class_embeds
+    if n is not None and (labels.is_floating_point() or int(labels.min()) < 0 or int(labels.max()) >= n):
+        raise ValueError(f"class_labels: expected integers in [0, {n - 1}], got {labels.tolist()[:8]}")
+    return labels
+
 # %% ../nbs/09_video_unet.ipynb #c0ffee02
 class SpatialTemporalWeights:
     """Bookkeeping of a wrapped model's weights: which are the image model's (spatial, under their own names once
@@ -222,8 +241,12 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
         return nn.Module.to(video, param.dtype)                         # (ModelMixin.to warns about fp32 modules)
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | float | int, encoder_hidden_states: torch.Tensor,
-                image_only_indicator: torch.Tensor | None = None) -> torch.Tensor:
+                image_only_indicator: torch.Tensor | None = None,
+                class_labels: torch.Tensor | None = None) -> torch.Tensor:
+        """`class_labels (B,)`, one per video, go to the wrapped UNet's class embedding for every frame (the x4
+        upscaler's noise level, say); needed exactly when the UNet has one."""
         b, t = _check_inputs(self.unet.config, sample, encoder_hidden_states, image_only_indicator)
+        class_labels = _check_class_labels(self.unet.config, class_labels, b)
         timestep = torch.as_tensor(timestep, device=sample.device)
         if timestep.ndim == 0:
             timestep = timestep.expand(b)
@@ -232,18 +255,22 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
         self.frames.num_frames, self.frames.image_only_indicator = t, image_only_indicator
         self.frames.context = encoder_hidden_states
         out = self.unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
-                        encoder_hidden_states=encoder_hidden_states.repeat_interleave(t, 0)).sample
+                        encoder_hidden_states=encoder_hidden_states.repeat_interleave(t, 0),
+                        class_labels=None if class_labels is None else
+                        class_labels.to(sample.device).repeat_interleave(t)).sample
         return rearrange(out, "(b t) c h w -> b c t h w", b=b)
 
 # %% ../nbs/09_video_unet.ipynb #033267d8
-def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep, context: torch.Tensor) -> torch.Tensor:
+def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep, context: torch.Tensor,
+              class_labels: torch.Tensor | None = None) -> torch.Tensor:
     "Run an image `unet` on every frame of `sample` `(B, C, T, H, W)`: the reference a `VideoUNet` is checked against."
     check_type(unet, "unet", UNet2DConditionModel)
     check_tensor(sample, "sample", ndim=5, floating=True), check_tensor(context, "context", ndim=3)
     b, _, t = sample.shape[:3]
     timestep = torch.as_tensor(timestep).expand(b) if torch.as_tensor(timestep).ndim == 0 else torch.as_tensor(timestep)
     out = unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
-               encoder_hidden_states=context.repeat_interleave(t, 0)).sample
+               encoder_hidden_states=context.repeat_interleave(t, 0),
+               class_labels=None if class_labels is None else torch.as_tensor(class_labels).repeat_interleave(t)).sample
     return rearrange(out, "(b t) c h w -> b c t h w", b=b)
 
 # %% ../nbs/09_video_unet.ipynb #45ab5a12
@@ -253,25 +280,14 @@ TEMPORAL_WEIGHTS, TEMPORAL_CONFIG = "temporal.safetensors", "temporal_config.jso
 def save_temporal(unet: VideoUNet, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
     "Write `unet`'s temporal layers (cast to `dtype` if given) and settings to the folder `path` (replaced atomically)."
     path = check_path(path, "path", must_exist=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    try:
+    with atomic_folder(path) as tmp:
         state = {k: v.detach().to(dtype or v.dtype).contiguous().cpu() for k, v in unet.state_dict().items()
                  if _is_temporal(k)}
         save_file(state, tmp / TEMPORAL_WEIGHTS)
         settings = {k: v for k, v in unet.config.items() if k != "unet_config" and not k.startswith("_")}
         (tmp / TEMPORAL_CONFIG).write_text(json.dumps(settings, indent=1))
-        tmp.chmod(0o755)
         for f in tmp.iterdir():
             f.chmod(0o644)
-        old = path.with_name(f".{path.name}.old")
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 # %% ../nbs/09_video_unet.ipynb #c2afc6db

@@ -1,0 +1,107 @@
+"""The Video LDM stack as one pipeline (`15_stack`): folder round trip, streaming pieces, bad input, interruptions."""
+import json
+
+import pytest
+import torch
+
+from videoldm_ref.stack import MODEL_INDEX, VideoLDMPipeline, decode_chunks
+from videoldm_ref.temporal_decoder import decode_video_temporal
+
+CAPTION = "a red circle moving right"
+SHORT = dict(generator=1, interpolation_passes=1, upsample=False, keyframe_steps=2, interpolation_steps=1,
+             progress=False)
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return VideoLDMPipeline.from_pretrained()
+
+
+def test_the_shipped_checkpoints_load_into_one_pipeline(pipe):
+    assert {type(m).__name__ for m in pipe.components.values()} == {
+        "AutoencoderKL", "TemporalDecoder", "WordTextEncoder", "VideoLDM", "ContextLDM", "Upsampler"}
+    assert pipe.interpolation is not pipe.prediction and pipe.device == torch.device("cpu")
+
+
+def test_save_and_load_round_trip(pipe, tmp_path):
+    folder = pipe.save_pretrained(tmp_path / "stack")
+    index = json.loads((folder / MODEL_INDEX).read_text())
+    assert index["_class_name"] == "VideoLDMPipeline" and index["upsampler"] == ["videoldm_ref.upsampler", "Upsampler"]
+    again = VideoLDMPipeline.from_pretrained(folder)
+    for name in pipe.components:
+        a, b = getattr(pipe, name).state_dict(), getattr(again, name).state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert torch.equal(pipe(CAPTION, **SHORT).frames, again(CAPTION, **SHORT).frames)
+    pipe.save_pretrained(folder)                                            # a saved stack may be overwritten
+
+
+def test_save_refuses_to_overwrite_another_folder(pipe, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="path"):
+        pipe.save_pretrained(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_load_names_what_is_missing(tmp_path):
+    (tmp_path / "keyframes").mkdir()
+    with pytest.raises(FileNotFoundError, match="autoencoder"):
+        VideoLDMPipeline.from_pretrained(tmp_path)
+
+
+def test_frame_counts_rates_and_output_types(pipe):
+    out = pipe(CAPTION, **{**SHORT, "interpolation_passes": 0})
+    assert out.frames.shape == (1, 3, 8, 64, 64) and out.fps == 1.875 and set(out.timings) == {
+        "keyframes", "interpolation", "decoder", "output"}
+    out = pipe([CAPTION, "a blue square moving up"], output_type="np", **SHORT)
+    assert out.frames.shape == (2, 29, 64, 64, 3) and out.frames.dtype.name == "uint8" and out.fps == 7.5
+
+
+def test_the_negative_prompt_changes_the_video_and_the_seed_fixes_it(pipe):
+    a = pipe(CAPTION, **SHORT).frames
+    assert torch.equal(a, pipe(CAPTION, **SHORT).frames)
+    assert not torch.equal(a, pipe(CAPTION, negative_prompt="a red circle moving left", **SHORT).frames)
+
+
+def test_decode_chunks_equals_the_whole_decode(pipe):
+    z = torch.randn(1, 4, 13, 16, 16, generator=torch.Generator().manual_seed(0))
+    whole = decode_video_temporal(pipe.temporal_decoder, z, chunk_size=13)
+    for size in (1, 4, 13, 20):
+        assert torch.allclose(torch.cat(list(decode_chunks(pipe.temporal_decoder, z, chunk_size=size)), 2), whole,
+                              atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_keyframes=0), "num_keyframes"), (dict(interpolation_passes=-1), "interpolation_passes"),
+    (dict(upsampler_steps=0), "upsampler_steps"), (dict(guidance_scale=-1.0), "guidance_scale"),
+    (dict(output_type="avi"), "output_type"), (dict(output_type="mp4"), "out"),
+    (dict(output_type="mp4", out="x.avi"), "out"), (dict(out="x.mp4"), "out"),
+    (dict(noise_level=351), "noise_level"), (dict(negative_prompt=["a", "b"]), "negative_prompt")])
+def test_bad_arguments_are_refused_before_any_work(pipe, kwargs, match, monkeypatch):
+    monkeypatch.setattr(VideoLDMPipeline, "keyframe_latents", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ValueError, match=match):
+        pipe(CAPTION, progress=False, **kwargs)
+    with pytest.raises(TypeError, match="prompt"):
+        pipe([], progress=False)
+
+
+def test_an_interrupted_run_leaves_no_file_that_looks_complete(pipe, tmp_path, interrupt_on_call):
+    import videoldm_ref.upsampler as upsampler
+    interrupt_on_call(upsampler, "ddim_sample", 2)
+    with pytest.raises(KeyboardInterrupt):
+        pipe(CAPTION, generator=0, interpolation_passes=1, keyframe_steps=2, interpolation_steps=1,
+             upsampler_steps=1, output_type="mp4", out=tmp_path / "v.mp4", progress=False)
+    assert not (tmp_path / "v.mp4").exists() and (tmp_path / "v.partial.mp4").exists()
+
+
+def test_extend_continues_a_video(pipe):
+    from videoldm_ref.data import MovingShapes
+    clip = MovingShapes(1, frames=8, seed=5)[0]
+    chunks = list(pipe.extend(clip["video"], 10, clip["caption"], steps=2, generator=0))
+    assert [c.shape[1] for c in chunks] == [6, 4] and all(c.shape[0] == 3 for c in chunks)
+    with pytest.raises(ValueError, match="video"):
+        pipe.extend(torch.zeros(3, 4, 32, 32), 4)
+    with pytest.raises(ValueError, match="frames"):
+        pipe.extend(clip["video"], 0)
+    with pytest.raises(ValueError, match="given"):
+        pipe.extend(clip["video"], 4, given=8, window=8)
