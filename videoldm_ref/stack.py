@@ -155,9 +155,9 @@ class _StackFolder:
         return {"_class_name": type(self).__name__, "_diffusers_version": diffusers.__version__,
                 **{k: list(v) for k, v in self.config.items() if not k.startswith("_")}}
 
-# %% ../nbs/15_stack.ipynb #a2990c69
-class _StackSampling:
-    "Running the stack (a mixin of `VideoLDMPipeline`)."
+# %% ../nbs/15_stack.ipynb #17513674
+class _StackStages:
+    "The stages of the stack one by one (a mixin of `VideoLDMPipeline`)."
 
     @torch.no_grad()
     def keyframe_latents(self, prompts: Sequence[str], negative: Sequence[str], *, frames: int, steps: int,
@@ -170,6 +170,28 @@ class _StackSampling:
         c, s = kf.unet.unet.config.in_channels, self.latent_size
         return ddim_sample(model_fn, (b, c, frames, s, s), kf.schedule, generator=generator, device=self.device,
                            callback=callback, **sampling_settings(kf, steps))
+
+    def interpolated(self, z: torch.Tensor, prompts: Sequence[str], passes: int, bar, **sampling) -> torch.Tensor:
+        "Latents `z (B, C, N, h, w)` interpolated `passes` times (`(N - 1) 4^passes + 1` frames), window by window."
+        for p in range(passes):
+            with bar(f"interpolation {p + 1}/{passes}", len(interpolation_windows(z.shape[2])) + 1) as b:
+                z = torch.cat([_progress(c, b) for c in interpolate(self.interpolation, z, prompts, **sampling)], 2)
+        return z
+
+    def _deliver(self, chunks, total: int, output_type: str, path: Path | None, fps: float, bar, stage: str):
+        "Hand the final chunks on: into an mp4 as they come, or gathered into one tensor or numpy array."
+        with bar(stage, total) as b:
+            if output_type == "mp4":
+                with VideoWriter(path, fps=fps) as writer:
+                    for chunk in chunks:
+                        writer.write(chunk[0].cpu()), b.update()
+                return None
+            frames = torch.cat([_progress(c.cpu(), b) for c in chunks], 2)
+        return np.stack([to_uint8(v) for v in frames]) if output_type == "np" else frames
+
+# %% ../nbs/15_stack.ipynb #96df6a0a
+class _StackSampling(_StackStages):
+    "Running the stack (a mixin of `VideoLDMPipeline`)."
 
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], *, negative_prompt: str | Sequence[str] = "",
@@ -206,13 +228,8 @@ class _StackSampling:
             z = self.keyframe_latents(prompts, negative, frames=n, steps=steps["keyframe_steps"],
                                       guidance_scale=guidance_scale, generator=g, callback=lambda *a: b.update())
         times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
-        for p in range(passes):
-            with bar(f"interpolation {p + 1}/{passes}", len(interpolation_windows(z.shape[2])) + 1) as b:
-                chunks = []
-                for chunk in interpolate(self.interpolation, z, prompts, num_steps=steps["interpolation_steps"],
-                                         text_scale=guidance_scale, context_scale=context_scale, generator=g):
-                    chunks.append(chunk), b.update()
-                z = torch.cat(chunks, 2)
+        z = self.interpolated(z, prompts, passes, bar, num_steps=steps["interpolation_steps"], text_scale=guidance_scale,
+                              context_scale=context_scale, generator=g)
         times["interpolation"], tick = time.perf_counter() - tick, time.perf_counter()
         with bar("temporal decoder", len(range(0, z.shape[2], DECODE_CHUNK))) as b:
             low = torch.cat([_progress(c, b) for c in decode_chunks(self.temporal_decoder, z)], 2)
@@ -223,20 +240,11 @@ class _StackSampling:
                                     num_steps=steps["upsampler_steps"], noise_level=noise_level, generator=g)
         else:
             windows, chunks = [None], iter([low])
-        frames = None
-        with bar("upsampler" if upsample else "output", len(windows)) as b:
-            if output_type == "mp4":
-                with VideoWriter(path, fps=fps) as writer:
-                    for chunk in chunks:
-                        writer.write(chunk[0].cpu()), b.update()
-            else:
-                frames = torch.cat([_progress(c.cpu(), b) for c in chunks], 2)
-                if output_type == "np":
-                    frames = np.stack([to_uint8(v) for v in frames])
+        frames = self._deliver(chunks, len(windows), output_type, path, fps, bar, "upsampler" if upsample else "output")
         times["upsampler" if upsample else "output"] = time.perf_counter() - tick
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
-# %% ../nbs/15_stack.ipynb #e70adbdb
+# %% ../nbs/15_stack.ipynb #ca955273
 class _StackExtend:
     "Continuing a video with the prediction model (a mixin of `VideoLDMPipeline`)."
 
@@ -274,7 +282,7 @@ class _StackExtend:
             z = torch.cat([z, new], 2)[:, :, -max(given, r, 1):]
             done += new.shape[2]
 
-# %% ../nbs/15_stack.ipynb #25814ecd
+# %% ../nbs/15_stack.ipynb #102c34a5
 class VideoLDMPipeline(_StackFolder, _StackSampling, _StackExtend, DiffusionPipeline):
     """The Video LDM stack as one pipeline: keyframes -> interpolation (x4 frame rate, once or twice) -> temporal
     decoder -> video upsampler (x4 size). Components: `autoencoder` (its encoder turns a user's video into latents),

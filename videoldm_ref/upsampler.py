@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -34,9 +35,9 @@ from .video_unet import VideoUNet, from_temporal, per_frame, save_temporal
 # %% auto #0
 __all__ = ['UPSAMPLER_UNETS', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG', 'IMAGE_UPSAMPLER_TRAINING',
            'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_TEMPORAL', 'build_upsampler_unet', 'to_depth', 'from_depth',
-           'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'upsample_to_file', 'highres_clips', 'PatchClips',
-           'collate_patches', 'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video', 'save_upsampler',
-           'load_upsampler', 'train_upsampler', 'clip_features', 'boundary_steps', 'upsampler_scores',
+           'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches',
+           'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video', 'upsample_to_file',
+           'save_upsampler', 'load_upsampler', 'train_upsampler', 'clip_features', 'boundary_steps', 'upsampler_scores',
            'heldout_highres', 'measure_upsamplers', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
@@ -99,58 +100,43 @@ def bicubic(low: torch.Tensor, factor: int = 4) -> torch.Tensor:
     factor = check_int(factor, "factor", min=1)
     return resize_frames(low, (low.shape[-2] * factor, low.shape[-1] * factor), "bicubic").clamp(-1, 1)
 
-# %% ../nbs/14_upsampler.ipynb #c95037e0
-class Upsampler(nn.Module):
-    """A diffusion upsampler: `unet` (an image `UNet2DConditionModel`, run frame by frame, or a `VideoUNet`) denoises
-    the high-resolution frames given the noise-augmented low-resolution ones, enlarged to their size and stacked on
-    channels; the augmentation level is the UNet's class label. `unshuffle` stacks r x r pixel blocks on channels
-    first (`to_depth`), so the UNet works at 1/r of the size. `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w),
-    level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`."""
+# %% ../nbs/14_upsampler.ipynb #2c8f7461
+def _unet_channels(cfg, text_encoder: WordTextEncoder, unshuffle: int) -> int:
+    "The channels an upsampler UNet of config `cfg` denoises, after checking that it fits `text_encoder` and `unshuffle`."
+    if cfg.cross_attention_dim != text_encoder.config.dim:
+        raise ValueError(f"text_encoder: expected dim {cfg.cross_attention_dim} (the UNet's cross_attention_dim), "
+                         f"got {text_encoder.config.dim}")
+    if cfg.in_channels % unshuffle**2 or cfg.out_channels % unshuffle**2:
+        raise ValueError(f"unshuffle: the UNet's {cfg.in_channels} in and {cfg.out_channels} out channels are not "
+                         f"multiples of unshuffle**2 = {unshuffle**2}")
+    channels = cfg.out_channels // unshuffle**2
+    if cfg.in_channels // unshuffle**2 != channels + 3:
+        raise ValueError(f"unet: expected {channels + 3} input channels per pixel (the frame's {channels} and the "
+                         f"low-res frame's 3), got {cfg.in_channels // unshuffle**2}")
+    return channels
 
-    def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
-                 diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
-                 low_res: DiffusionConfig | None = None, residual: bool = False):
-        super().__init__()
-        self.unet = check_type(unet, "unet", (UNet2DConditionModel, VideoUNet))
-        self.text_encoder = check_type(text_encoder, "text_encoder", WordTextEncoder).requires_grad_(False)
-        cfg = self.unet_config
-        if cfg.cross_attention_dim != text_encoder.config.dim:
-            raise ValueError(f"text_encoder: expected dim {cfg.cross_attention_dim} (the UNet's cross_attention_dim), "
-                             f"got {text_encoder.config.dim}")
-        self.unshuffle = check_int(unshuffle, "unshuffle", min=1)
-        if cfg.in_channels % self.unshuffle**2 or cfg.out_channels % self.unshuffle**2:
-            raise ValueError(f"unshuffle: the UNet's {cfg.in_channels} in and {cfg.out_channels} out channels are not "
-                             f"multiples of unshuffle**2 = {self.unshuffle**2}")
-        self.channels = cfg.out_channels // self.unshuffle**2            # of the frames it denoises
-        if cfg.in_channels // self.unshuffle**2 != self.channels + 3:
-            raise ValueError(f"unet: expected {self.channels + 3} input channels per pixel (the frame's "
-                             f"{self.channels} and the low-res frame's 3), got {cfg.in_channels // self.unshuffle**2}")
-        self.diffusion = check_type(diffusion or DEMO_DIFFUSION, "diffusion", DiffusionConfig)
-        self.schedule = self.diffusion.noise_schedule()
-        self.low_res = check_type(low_res or LOW_RES_DIFFUSION, "low_res", DiffusionConfig)
-        self.low_schedule = self.low_res.noise_schedule()
-        self.max_noise_level = check_int(max_noise_level, "max_noise_level", min=0,
-                                         max=self.low_schedule.num_steps - 1)
-        self.residual = check_type(residual, "residual", bool)
-        if self.residual and self.channels != 3:
-            raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
-                             f"{self.channels} channels (a latent upsampler): use residual=False")
 
-    def base(self, low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """What the model adds its output to: the clean `low` enlarged to `size` by bicubic interpolation (a
-        `residual` upsampler), or zero."""
-        if not self.residual:
-            return low.new_zeros(low.shape[0], self.channels, low.shape[2], *size)
-        return resize_frames(low, size, "bicubic")
+def _check_pair(model, x: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+    "Check the noisy frames `x` and their low-res frames `low` for `model`; returns `low` enlarged to `x`'s size."
+    check_tensor(x, "x", ndim=5, floating=True), check_tensor(low, "low", ndim=5, floating=True)
+    b, c, n, h, w = x.shape
+    if c != model.channels:
+        raise ValueError(f"x: expected {model.channels} channels at dim 1 of (B, C, T, H, W), got {tuple(x.shape)}")
+    if h % model.multiple or w % model.multiple:
+        raise ValueError(f"x: expected H and W divisible by {model.multiple} (the unshuffle times the UNet's "
+                         f"halvings), got {h}x{w}")
+    if low.shape[:3] != (b, 3, n):
+        raise ValueError(f"low: expected ({b}, 3, {n}, h, w), the frames of x in RGB, got {tuple(low.shape)}")
+    lh, lw = low.shape[-2:]
+    if (lh, lw) != (h, w):
+        if h % lh or w % lw or h // lh != w // lw:
+            raise ValueError(f"low: {lh}x{lw} frames do not scale by one whole factor to x's {h}x{w}")
+        low = resize_frames(low, (h, w), "bicubic")
+    return low
 
-    @property
-    def unet_config(self):
-        return self.unet.unet.config if isinstance(self.unet, VideoUNet) else self.unet.config
-
-    @property
-    def multiple(self) -> int:
-        "Frame sizes must be multiples of this: the UNet halves them, after the unshuffle."
-        return self.unshuffle * 2 ** (len(self.unet_config.block_out_channels) - 1)
+# %% ../nbs/14_upsampler.ipynb #ab344ea8
+class _LowResConditioning:
+    "The low-resolution condition of an `Upsampler` (a mixin): its noise augmentation, and the base it adds to."
 
     def check_levels(self, level, b: int) -> torch.Tensor:
         "Noise-augmentation levels: a scalar or `(B,)` integers in `[0, max_noise_level]`."
@@ -169,39 +155,65 @@ class Upsampler(nn.Module):
         noise = torch.randn(low.shape, generator=generator, dtype=low.dtype).to(low.device)
         return q_sample(low, level, noise, self.low_schedule)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, level: torch.Tensor,
-                tokens: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=5, floating=True), check_tensor(low, "low", ndim=5, floating=True)
-        b, c, n, h, w = x.shape
-        if c != self.channels:
-            raise ValueError(f"x: expected {self.channels} channels at dim 1 of (B, C, T, H, W), got {tuple(x.shape)}")
-        if h % self.multiple or w % self.multiple:
-            raise ValueError(f"x: expected H and W divisible by {self.multiple} (the unshuffle times the UNet's "
-                             f"halvings), got {h}x{w}")
-        if low.shape[:3] != (b, 3, n):
-            raise ValueError(f"low: expected ({b}, 3, {n}, h, w), the frames of x in RGB, got {tuple(low.shape)}")
-        lh, lw = low.shape[-2:]
-        if (lh, lw) != (h, w):
-            if h % lh or w % lw or h // lh != w // lw:
-                raise ValueError(f"low: {lh}x{lw} frames do not scale by one whole factor to x's {h}x{w}")
-            low = resize_frames(low, (h, w), "bicubic")
-        inp = to_depth(torch.cat([x, low], 1), self.unshuffle)
-        level = self.check_levels(level, b).to(x.device)
-        if isinstance(self.unet, VideoUNet):
-            out = self.unet(inp, t, tokens, class_labels=level)
-        else:
-            out = per_frame(self.unet, inp, t, tokens, class_labels=level)
-        return from_depth(out, self.unshuffle)
-
-    def settings(self) -> dict:
-        return dict(unshuffle=self.unshuffle, max_noise_level=self.max_noise_level,
-                    low_res=dataclasses.asdict(self.low_res), residual=self.residual)
+    def base(self, low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """What the model adds its output to: the clean `low` enlarged to `size` by bicubic interpolation (a
+        `residual` upsampler), or zero."""
+        if not self.residual:
+            return low.new_zeros(low.shape[0], self.channels, low.shape[2], *size)
+        return resize_frames(low, size, "bicubic")
 
     @classmethod
     def build(cls, name: str = "demo", text_encoder: WordTextEncoder | None = None) -> "Upsampler":
         "A fresh image upsampler of a named layout, attending to `text_encoder` (default: the shipped image LDM's)."
         unet = build_upsampler_unet(name)
         return cls(unet, text_encoder or load_image_ldm().text_encoder, **UPSAMPLER_SETTINGS[name])
+
+# %% ../nbs/14_upsampler.ipynb #7b312fd6
+class Upsampler(_LowResConditioning, nn.Module):
+    """A diffusion upsampler: `unet` (an image `UNet2DConditionModel`, run frame by frame, or a `VideoUNet`) denoises
+    the high-resolution frames given the noise-augmented low-resolution ones, enlarged to their size and stacked on
+    channels; the augmentation level is the UNet's class label. `unshuffle` stacks r x r pixel blocks on channels
+    first (`to_depth`), so the UNet works at 1/r of the size. `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w),
+    level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`."""
+
+    def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
+                 diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
+                 low_res: DiffusionConfig | None = None, residual: bool = False):
+        super().__init__()
+        self.unet = check_type(unet, "unet", (UNet2DConditionModel, VideoUNet))
+        self.text_encoder = check_type(text_encoder, "text_encoder", WordTextEncoder).requires_grad_(False)
+        self.unshuffle = check_int(unshuffle, "unshuffle", min=1)
+        self.channels = _unet_channels(self.unet_config, text_encoder, self.unshuffle)   # of the frames it denoises
+        self.diffusion = check_type(diffusion or DEMO_DIFFUSION, "diffusion", DiffusionConfig)
+        self.schedule = self.diffusion.noise_schedule()
+        self.low_res = check_type(low_res or LOW_RES_DIFFUSION, "low_res", DiffusionConfig)
+        self.low_schedule = self.low_res.noise_schedule()
+        self.max_noise_level = check_int(max_noise_level, "max_noise_level", min=0,
+                                         max=self.low_schedule.num_steps - 1)
+        self.residual = check_type(residual, "residual", bool)
+        if self.residual and self.channels != 3:
+            raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
+                             f"{self.channels} channels (a latent upsampler): use residual=False")
+
+    @property
+    def unet_config(self):
+        return self.unet.unet.config if isinstance(self.unet, VideoUNet) else self.unet.config
+
+    @property
+    def multiple(self) -> int:
+        "Frame sizes must be multiples of this: the UNet halves them, after the unshuffle."
+        return self.unshuffle * 2 ** (len(self.unet_config.block_out_channels) - 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, level: torch.Tensor,
+                tokens: torch.Tensor) -> torch.Tensor:
+        inp = to_depth(torch.cat([x, _check_pair(self, x, low)], 1), self.unshuffle)
+        level = self.check_levels(level, x.shape[0]).to(x.device)
+        unet = self.unet if isinstance(self.unet, VideoUNet) else partial(per_frame, self.unet)
+        return from_depth(unet(inp, t, tokens, class_labels=level), self.unshuffle)
+
+    def settings(self) -> dict:
+        return dict(unshuffle=self.unshuffle, max_noise_level=self.max_noise_level,
+                    low_res=dataclasses.asdict(self.low_res), residual=self.residual)
 
     def to_video(self, **temporal_config) -> "Upsampler":
         "The video upsampler: this one's UNet wrapped by `VideoUNet.from_unet2d`, only its temporal layers to train."
@@ -210,22 +222,7 @@ class Upsampler(nn.Module):
         video = VideoUNet.from_unet2d(self.unet, **temporal_config).freeze_spatial()
         return Upsampler(video, self.text_encoder, self.diffusion, **{**self.settings(), "low_res": self.low_res})
 
-
-@torch.no_grad()
-def upsample_to_file(model: Upsampler, low: torch.Tensor, path: str | os.PathLike, *, fps: float = 30.0,
-                     caption: str = "", **sampling) -> int:
-    """Upsample one video `low (1, 3, T, h, w)` window by window (`sampling` goes to `upsample_video`) and write the
-    frames to the mp4 at `path` as they come (an interrupted run leaves a `.partial.mp4`). Returns the frame count."""
-    check_tensor(low, "low", ndim=5, floating=True)
-    if low.shape[0] != 1:
-        raise ValueError(f"low: expected one video (1, 3, T, h, w), got shape {tuple(low.shape)}")
-    chunks = upsample_video(model, low, [check_type(caption, "caption", str)], **sampling)
-    with VideoWriter(path, fps) as out:
-        for chunk in chunks:
-            out.write(chunk[0])
-    return out.frames
-
-# %% ../nbs/14_upsampler.ipynb #72da84ed
+# %% ../nbs/14_upsampler.ipynb #6101688b
 def highres_clips(split: str = "train", *, frames: int = 8, n_synthetic: int = 500, size: int = 256,
                   real_repeats: int = 10, seed: int = 0) -> ConcatDataset:
     """High-resolution clips of `frames` frames at `size` x `size`, for training (`split='train'`) or measuring
@@ -248,7 +245,7 @@ def highres_clips(split: str = "train", *, frames: int = 8, n_synthetic: int = 5
                           CameraMotion(n, frames=frames, size=size, seed=s),
                           BouncingShapes(n, frames=frames, size=size, seed=s)])
 
-
+# %% ../nbs/14_upsampler.ipynb #46c0b8e4
 class PatchClips(Dataset):
     """Aligned crops of the clips of `source`: `hr (3, T, patch, patch)` and the same place in the downsampled clip,
     `low (3, T, patch / factor, patch / factor)`, with the `caption`. Item `i` is clip `i % len(source)` at a crop
@@ -282,7 +279,7 @@ def collate_patches(items: Sequence[dict]) -> dict:
     return dict(hr=torch.stack([it["hr"] for it in items]), low=torch.stack([it["low"] for it in items]),
                 caption=[it["caption"] for it in items])
 
-# %% ../nbs/14_upsampler.ipynb #c7e1d2de
+# %% ../nbs/14_upsampler.ipynb #78eb8065
 def upsampler_loss(p_uncond: float = 0.1):
     """The diffusion loss of an `Upsampler` on `batch['hr'] (B, 3, T, H, W)` given `batch['low']`: each clip's
     low-res frames noised to a level drawn uniformly from `[0, max_noise_level]`, captions dropped with `p_uncond`."""
@@ -300,7 +297,7 @@ def upsampler_loss(p_uncond: float = 0.1):
                               generator=generator, prediction_type=model.diffusion.prediction_type)
     return loss_fn
 
-# %% ../nbs/14_upsampler.ipynb #543841c4
+# %% ../nbs/14_upsampler.ipynb #901ddce5
 def _check_low(model: Upsampler, low: torch.Tensor, factor: int) -> tuple[int, int]:
     check_type(model, "model", Upsampler)
     check_tensor(low, "low", ndim=5, floating=True)
@@ -337,7 +334,7 @@ def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] |
                       device=low.device, callback=callback, **sampling_settings(model, num_steps))
     return (base + out).clamp(-1, 1)
 
-
+# %% ../nbs/14_upsampler.ipynb #83c6ab44
 def upsample_windows(frames: int, window: int = 8, overlap: int = 2) -> list[tuple[int, int]]:
     """`(start, stop)` of windows of `window` frames over `frames`, each sharing `overlap` frames with the one before
     (the last may be shorter)."""
@@ -383,7 +380,22 @@ def _upsample_video(model, low, captions, windows, overlap, factor, generator, s
         done = start + keep
         prev_noise, prev_path = noise, path
 
-# %% ../nbs/14_upsampler.ipynb #fca163fd
+# %% ../nbs/14_upsampler.ipynb #e3a28c80
+@torch.no_grad()
+def upsample_to_file(model: Upsampler, low: torch.Tensor, path: str | os.PathLike, *, fps: float = 30.0,
+                     caption: str = "", **sampling) -> int:
+    """Upsample one video `low (1, 3, T, h, w)` window by window (`sampling` goes to `upsample_video`) and write the
+    frames to the mp4 at `path` as they come (an interrupted run leaves a `.partial.mp4`). Returns the frame count."""
+    check_tensor(low, "low", ndim=5, floating=True)
+    if low.shape[0] != 1:
+        raise ValueError(f"low: expected one video (1, 3, T, h, w), got shape {tuple(low.shape)}")
+    chunks = upsample_video(model, low, [check_type(caption, "caption", str)], **sampling)
+    with VideoWriter(path, fps) as out:
+        for chunk in chunks:
+            out.write(chunk[0])
+    return out.frames
+
+# %% ../nbs/14_upsampler.ipynb #df8fac77
 UPSAMPLER_CONFIG = "upsampler_config.json"
 
 
@@ -432,7 +444,7 @@ def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
                       low_res=DiffusionConfig(**settings["low_res"]), residual=settings["residual"])
     return model.requires_grad_(False).eval()
 
-# %% ../nbs/14_upsampler.ipynb #0654082f
+# %% ../nbs/14_upsampler.ipynb #034452f9
 IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=5000, batch_size=16, lr=5e-4, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=250)
 VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=2000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
@@ -468,7 +480,7 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
     save_upsampler(model.cpu(), out_dir)
     return model.eval(), result
 
-# %% ../nbs/14_upsampler.ipynb #b66a1a98
+# %% ../nbs/14_upsampler.ipynb #bc5016c8
 def clip_features(videos: torch.Tensor) -> torch.Tensor:
     """Features of whole clips `(B, C, T, H, W)` -> `(B, 40 C)`: `frame_features` of the frames and of the frame-to-frame
     changes, each averaged over the clip, so that both the look and the motion (flicker included) count."""
@@ -502,7 +514,7 @@ def upsampler_scores(videos: torch.Tensor, truth: torch.Tensor, *, boundaries: t
         out.update(flicker_boundary=d[boundaries].mean().item(), flicker_inside=d[~boundaries].mean().item())
     return out
 
-# %% ../nbs/14_upsampler.ipynb #689623e7
+# %% ../nbs/14_upsampler.ipynb #4b9ea07e
 def heldout_highres(frames: int = 16, n: int = 6) -> dict[str, list[dict]]:
     "Held-out high-resolution clips by kind: all the real ones, the first `n` camera moves and bouncing shapes."
     real, camera, shapes = highres_clips("heldout", frames=frames).datasets
@@ -510,7 +522,7 @@ def heldout_highres(frames: int = 16, n: int = 6) -> dict[str, list[dict]]:
     return {"real": [real[i] for i in range(len(real))], "camera moves": [camera[i] for i in range(n)],
             "bouncing shapes": [shapes[i] for i in range(n)]}
 
-
+# %% ../nbs/14_upsampler.ipynb #fd434e6b
 def _pieces(videos: torch.Tensor, length: int = 4) -> torch.Tensor:
     "`(B, C, T, H, W)` -> `(B T / length, C, length, H, W)`: consecutive pieces (a remainder dropped)."
     t = videos.shape[2] // length * length
@@ -559,7 +571,7 @@ def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[s
             side.append(truth[0])
     return dict(scores=scores, side_by_side=torch.cat(side, -1))
 
-
+# %% ../nbs/14_upsampler.ipynb #4c6c86fe
 @torch.no_grad()
 def noise_level_study(video_ups: Upsampler, vae, items: Sequence[dict], *, levels: Sequence[int] = (0, 20, 100, 250),
                       num_steps: int = 4, window: int = 8, seed: int = 0) -> dict:
