@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,42 +18,116 @@ def test_version_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert "demo" in out and "data-samples" in out
+    assert all(c in out for c in ("demo", "sample", "extend", "interpolate", "upsample", "train", "data-samples"))
+    for command in ("sample", "extend", "interpolate", "upsample"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "examples:" in out and f"videoldm-ref {command} " in out
 
 
-def test_demo_generates_a_video_from_a_caption(tmp_path, capsys):
-    out = tmp_path / "demo.mp4"
-    assert main(["demo", "--out", str(out), "--steps", "10", "--caption", "a green square moving up"]) == 0
-    assert capsys.readouterr().out.strip() == str(out)
+def said(capsys) -> tuple[str, list[str]]:
+    "stdout, and the lines of stderr less the progress bars."
+    out, err = capsys.readouterr()
+    return out, [s for s in re.split(r"[\r\n]", err) if s.strip() and "%|" not in s]
+
+
+def test_sample_writes_a_video_of_the_caption(tmp_path, capsys):
+    out = tmp_path / "v.mp4"
+    assert main(["sample", "a green square moving up", "--frames", "33", "--steps", "10", "--no-upsample",
+                 "--out", str(out)]) == 0
+    stdout, err = said(capsys)
+    assert stdout.strip() == str(out) and err[0].startswith("stages: keyframes") and "total" in err[0]
+    assert err[1].startswith("keyframes (every 16th frame): motion yardstick:") and err[2].startswith("all 33 frames")
     video, fps = read_video(out)
-    assert video.shape == (3, 8, 256, 256) and fps == 4
+    assert video.shape == (3, 33, 64, 64) and fps == 30
     # a green shape on a dark background: green is the brightest channel where the picture is bright
     bright = video.mean(0) > -0.2
     assert bright.any() and video[1][bright].mean() > video[0][bright].mean()
-    assert main(["demo", "--out", str(tmp_path / "other.mp4"), "--steps", "10", "--seed", "1"]) == 0
+    assert main(["sample", "a green square moving up", "--frames", "33", "--steps", "10", "--no-upsample",
+                 "--seed", "1", "--out", str(tmp_path / "other.mp4")]) == 0
     assert not read_video(tmp_path / "other.mp4")[0].equal(video)
 
 
-def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo.txt")]) == 2
-    assert "out: expected a .mp4 or .gif" in capsys.readouterr().err
-    (tmp_path / "folder.mp4").mkdir()
-    assert main(["demo", "--out", str(tmp_path / "folder.mp4")]) == 2
-    assert "which is a directory" in capsys.readouterr().err
-    (tmp_path / "file").write_text("")
-    assert main(["demo", "--out", str(tmp_path / "file" / "demo.mp4")]) == 2   # refused before any sampling
+def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, capsys, monkeypatch):
+    assert main(["sample", "a red circle moving right", "--frames", "9", "--steps", "2", "--out",
+                 str(tmp_path / "v.mp4")]) == 0
+    assert read_video(tmp_path / "v.mp4")[0].shape == (3, 9, 256, 256)
+    import videoldm_ref.cli as cli
+    calls = []
+    monkeypatch.setattr(cli, "sample", lambda *a, **k: calls.append((a, k)) or Path(a[1]))
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0 and (tmp_path / "outputs").is_dir()            # its default folder is made
+    (caption, out), kw = calls[0]
+    assert caption == cli.DEMO_CAPTION and out == Path("outputs/demo.mp4") and kw == dict(frames=113, seed=0, steps=20)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["sample", "a red circle moving right", "--frames", "0"], "frames: expected an integer in [2, inf], got 0"),
+    (["sample", "a red circle moving right", "--steps", "0"], "steps: expected an integer in [1, inf], got 0"),
+    (["sample", "a red circle moving right", "--out", "OUT/v.gif"], "out: expected a .mp4 file name"),
+    (["sample", "a red circle moving right", "--out", "OUT/missing/v.mp4"], "out: the folder"),
+    (["sample", "a red circle moving right", "--out", "OUT"], "out: expected a .mp4 file name"),
+    (["extend", "OUT/notes.mp4", "--frames", "4", "--out", "OUT/e.mp4"], "IN: "),
+    (["extend", "SAMPLE", "--frames", "-1", "--out", "OUT/e.mp4"], "frames: expected an integer in [1, inf]"),
+    (["interpolate", "OUT/missing.mp4", "--out", "OUT/i.mp4"], "IN: no such file"),
+    (["interpolate", "SAMPLE", "--max-frames", "0", "--out", "OUT/i.mp4"], "max_frames"),
+    (["interpolate", "SAMPLE", "--max-frames", "1", "--out", "OUT/i.mp4"], "at least 2 frames"),
+    (["upsample", "OUT", "--out", "OUT/u.mp4"], "IN: "),
+    (["upsample", "SAMPLE", "--steps", "0", "--out", "OUT/u.mp4"], "steps"),
+    (["demo", "--out", "OUT/demo.avi"], "out: expected a .mp4 file name"),
+    (["data-samples", "--source", "OUT/missing.whl", "--out", "OUT"], "source")])
+def test_bad_arguments_exit_2_with_one_line_and_no_file(tmp_path, capsys, argv, match):
+    from videoldm_ref.data import data_samples_dir
+    (tmp_path / "notes.mp4").write_text("not a video")
+    argv = [a.replace("OUT", str(tmp_path)).replace("SAMPLE", str(data_samples_dir() / "bikes_64x64.mp4"))
+            for a in argv]
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("videoldm-ref: error: out: cannot make the folder") and err.count("\n") == 1
-    assert main(["data-samples", "--source", str(tmp_path / "missing.whl"), "--out", str(tmp_path)]) == 2
-    assert "source" in capsys.readouterr().err
+    assert err.startswith("videoldm-ref: error: ") and match in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]          # nothing written
+
+
+def test_own_video_commands_on_a_sample_clip(tmp_path, capsys, monkeypatch):
+    from videoldm_ref.data import data_samples_dir
+    clip = str(data_samples_dir() / "bikes_64x128.mp4")
+    assert main(["extend", clip, "--frames", "5", "--max-frames", "6", "--steps", "2", "--out", str(tmp_path / "e.mp4")]) == 0
+    assert main(["interpolate", clip, "--max-frames", "3", "--steps", "2", "--out", str(tmp_path / "i.mp4")]) == 0
+    assert main(["upsample", clip, "--max-frames", "2", "--steps", "1", "--out", str(tmp_path / "u.mp4")]) == 0
+    (e, fe), (i, fi), (u, fu) = (read_video(tmp_path / f"{n}.mp4") for n in "eiu")
+    assert e.shape == (3, 11, 64, 64) and fe == 25                            # 6 given (fitted) + 5 new
+    assert i.shape == (3, 9, 64, 64) and fi == 100                            # x4 the frame rate
+    assert u.shape == (3, 2, 256, 512) and fu == 25                           # x4 the size, the aspect kept
+    given = read_video(clip, max_frames=6)[0][:, :, :, 32:96]                  # the central square
+    assert (e[:, :6] - given).abs().mean() < 0.05
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["upsample", clip, "--max-frames", "1", "--steps", "1"]) == 0   # the default output
+    assert capsys.readouterr().out.strip() == "outputs/bikes_64x128_upsampled.mp4"
+    assert (tmp_path / "outputs" / "bikes_64x128_upsampled.mp4").is_file()
+
+
+def test_an_interrupted_command_leaves_no_file_that_looks_complete(tmp_path, capsys, monkeypatch):
+    from videoldm_ref.data import data_samples_dir
+    from videoldm_ref.stack import VideoLDMPipeline
+    def upsample(self, video, *a, **k):
+        yield torch.zeros(3, 2, 4 * video.shape[-2], 4 * video.shape[-1])
+        raise RuntimeError("out of memory")
+    monkeypatch.setattr(VideoLDMPipeline, "upsample", upsample)
+    out = tmp_path / "u.mp4"
+    assert main(["upsample", str(data_samples_dir() / "bikes_64x64.mp4"), "--max-frames", "8", "--out", str(out)]) == 1
+    assert capsys.readouterr().err.endswith("videoldm-ref: error: RuntimeError: out of memory\n")
+    assert not out.exists() and (tmp_path / "u.partial.mp4").exists()
 
 
 def test_unknown_caption_words_are_reported_in_one_line(tmp_path, capsys):
-    out = tmp_path / "v.gif"
-    assert main(["demo", "--out", str(out), "--steps", "1", "--caption", "a purple circle moving right"]) == 0
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == ("videoldm-ref: warning: captions: 'a purple circle moving right': unknown words ['purple'] "
-                      "are read as <unk>") and out.exists()
+    out = tmp_path / "v.mp4"
+    assert main(["sample", "a purple circle moving right", "--frames", "9", "--steps", "1", "--no-upsample",
+                 "--out", str(out)]) == 0
+    warning = ("videoldm-ref: warning: captions: 'a purple circle moving right': unknown words ['purple'] "
+               "are read as <unk>")
+    _, err = said(capsys)
+    assert warning in err and out.exists()
 
 
 def test_runtime_failures_exit_1_without_a_traceback(monkeypatch, capsys):

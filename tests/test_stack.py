@@ -4,7 +4,8 @@ import json
 import pytest
 import torch
 
-from videoldm_ref.stack import MODEL_INDEX, VideoLDMPipeline, decode_chunks
+from videoldm_ref.stack import (MODEL_INDEX, VideoLDMPipeline, decode_chunks, fit_frames, stack_networks,
+                                stack_parameters, stage_step_costs)
 from videoldm_ref.temporal_decoder import decode_video_temporal
 
 CAPTION = "a red circle moving right"
@@ -76,7 +77,8 @@ def test_decode_chunks_equals_the_whole_decode(pipe):
     (dict(upsampler_steps=0), "upsampler_steps"), (dict(guidance_scale=-1.0), "guidance_scale"),
     (dict(output_type="avi"), "output_type"), (dict(output_type="mp4"), "out"),
     (dict(output_type="mp4", out="x.avi"), "out"), (dict(out="x.mp4"), "out"),
-    (dict(noise_level=351), "noise_level"), (dict(negative_prompt=["a", "b"]), "negative_prompt")])
+    (dict(noise_level=351), "noise_level"), (dict(negative_prompt=["a", "b"]), "negative_prompt"),
+    (dict(num_frames=1), "num_frames"), (dict(num_frames=114), "num_frames")])
 def test_bad_arguments_are_refused_before_any_work(pipe, kwargs, match, monkeypatch):
     monkeypatch.setattr(VideoLDMPipeline, "keyframe_latents", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(ValueError, match=match):
@@ -105,3 +107,92 @@ def test_extend_continues_a_video(pipe):
         pipe.extend(clip["video"], 0)
     with pytest.raises(ValueError, match="given"):
         pipe.extend(clip["video"], 4, given=8, window=8)
+    for bad, match in ((dict(guidance_scale=-1.0), "guidance_scale"), (dict(context_scale=-0.5), "context_scale"),
+                       (dict(steps=0), "steps")):
+        with pytest.raises(ValueError, match=match):                        # refused when called, not at the first frame
+            pipe.extend(clip["video"], 4, **bad)
+
+
+def test_num_frames_keeps_the_first_frames_from_the_keyframes_they_need(pipe, monkeypatch):
+    seen = []
+    interpolated = VideoLDMPipeline.interpolated
+    monkeypatch.setattr(VideoLDMPipeline, "interpolated", lambda self, z, *a, **k: seen.append(z.shape[2]) or
+                        interpolated(self, z, *a, **k))
+    out = pipe(CAPTION, **{**SHORT, "num_frames": 10})
+    assert out.frames.shape[2] == 10 and seen == [4]                        # frames 0-9 need keyframes 0, 4, 8 and 12
+    assert pipe(CAPTION, **{**SHORT, "num_frames": 29}).frames.shape[2] == 29 and seen[-1] == 8
+
+
+def test_the_stage_methods_check_their_arguments(pipe):
+    with pytest.raises(ValueError, match="frames"):
+        pipe.keyframe_latents(CAPTION, frames=1)
+    with pytest.raises(ValueError, match="guidance_scale"):
+        pipe.keyframe_latents(CAPTION, guidance_scale=-2)
+    with pytest.raises(ValueError, match="negative_prompt"):
+        pipe.keyframe_latents([CAPTION] * 2, ["x"] * 3)
+    with pytest.raises(ValueError, match="z"):
+        pipe.interpolated(torch.zeros(1, 3, 4, 16, 16), CAPTION)              # 3 channels, not 4
+    with pytest.raises(ValueError, match="prompts"):
+        pipe.interpolated(torch.zeros(2, 4, 4, 16, 16), CAPTION)
+    with pytest.raises(ValueError, match="passes"):
+        pipe.interpolated(torch.zeros(1, 4, 4, 16, 16), CAPTION, -1)
+    z = pipe.keyframe_latents(CAPTION, frames=3, steps=2, generator=0)
+    assert z.shape == (1, 4, 3, 16, 16)
+    assert torch.equal(pipe.interpolated(z, CAPTION, 0), z)
+    assert pipe.interpolated(z, CAPTION, 1, num_steps=1, generator=0).shape == (1, 4, 9, 16, 16)
+
+
+def test_fit_frames_takes_the_central_square():
+    video = -torch.ones(3, 2, 64, 128)
+    video[:, :, :, 32:96] = 0.5                                             # the central square
+    assert torch.equal(fit_frames(video, 64), torch.full((3, 2, 64, 64), 0.5))
+    big = torch.rand(3, 2, 128, 128) * 2 - 1
+    ref = torch.nn.functional.interpolate(big.transpose(0, 1), size=(64, 64), mode="bilinear", antialias=True,
+                                          align_corners=False).transpose(0, 1)
+    assert torch.allclose(fit_frames(big, 64), ref.clamp(-1, 1), atol=1e-6)
+    with pytest.raises(ValueError, match="size"):
+        fit_frames(big, 0)
+    with pytest.raises(ValueError, match="video"):
+        fit_frames(torch.zeros(2, 3, 8, 8), 4)
+
+
+def test_interpolate_and_upsample_a_given_video(pipe):
+    from videoldm_ref.data import MovingShapes
+    clip = MovingShapes(1, frames=3, seed=5)[0]["video"]
+    faster = torch.cat(list(pipe.interpolate_video(clip, steps=2, generator=0)), 1)
+    assert faster.shape == (3, 9, 64, 64)
+    assert (faster[:, ::4] - clip).abs().mean() < 0.1                      # the given frames come back
+    bigger = torch.cat(list(pipe.upsample(clip[:, :2, :32, :48], steps=1, generator=0)), 1)
+    assert bigger.shape == (3, 2, 128, 192)
+    small = torch.nn.functional.avg_pool2d(bigger.transpose(0, 1), 4).transpose(0, 1)
+    assert (small - clip[:, :2, :32, :48]).abs().mean() < 0.1              # x4 of the same picture
+    for call, match in ((lambda: pipe.interpolate_video(clip[:, :1]), "2 frames"),
+                        (lambda: pipe.interpolate_video(torch.zeros(3, 4, 32, 32)), "64x64"),
+                        (lambda: pipe.interpolate_video(clip, steps=0), "steps"),
+                        (lambda: pipe.upsample(clip, noise_level=-1), "noise_level"),
+                        (lambda: pipe.upsample(clip[:, :, :30, :31]), "multiples")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_the_paper_size_stack_has_the_papers_parameter_counts():
+    rows = stack_parameters("paper")
+    total = sum(sum(r.values()) for r in rows.values())
+    on_videos = total - rows["keyframes"]["spatial"] - rows["upsampler"]["spatial"] - sum(rows["encoder"].values())
+    assert abs(total / 4.1e9 - 1) < 0.01 and abs(on_videos / 2.7e9 - 1) < 0.01
+    assert rows["interpolation"]["context"] > 0 == rows["keyframes"]["context"]
+    assert rows["keyframes"]["temporal"] == rows["interpolation"]["temporal"]
+    with torch.device("meta"):
+        nets = stack_networks("tiny")
+    tiny = stack_parameters("tiny")
+    assert {k: sum(v.values()) for k, v in tiny.items()} == {k: sum(p.numel() for p in n.parameters())
+                                                            for k, n in nets.items()}
+    with pytest.raises(ValueError, match="size"):
+        stack_parameters("huge")
+
+
+def test_stage_step_costs_run_every_stage_of_a_tiny_stack():
+    torch.manual_seed(0)
+    costs = stage_step_costs(stack_networks("tiny"), latent=(8, 8), dtype=torch.float32, repeats=1)
+    assert set(costs) == {"keyframes", "interpolation", "decoder", "upsampler"}
+    assert all(c["seconds"] > 0 and c["peak_gib"] != c["peak_gib"] for c in costs.values())   # no CUDA: nan

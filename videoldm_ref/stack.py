@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -19,25 +20,26 @@ from diffusers import AutoencoderKL, DiffusionPipeline
 from diffusers.utils import BaseOutput
 from tqdm.auto import tqdm
 
-from .autoencoder import downsampling_factor, encode_video, load_autoencoder, save_pretrained_atomic
-from .context import ContextLDM, load_prediction, predict_latents
-from .core import (atomic_folder, check_choice, check_float, check_int, check_path, check_type, check_video,
-                               make_generator)
+from .autoencoder import (VAE_CONFIGS, downsampling_factor, encode_video, load_autoencoder,
+                                     save_pretrained_atomic)
+from .context import ContextLDM, ContextVideoUNet, load_prediction, predict_latents
+from .core import (atomic_folder, check_choice, check_float, check_int, check_path, check_tensor,
+                               check_type, check_video, make_generator)
 from .data import data_samples_dir
 from .diffusion import ddim_sample, guided
-from .image_ldm import ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
+from .image_ldm import UNET_CONFIGS, ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
 from .interpolation import (interpolate, interpolation_trains, interpolation_windows, load_interpolation,
                                         save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
-from .temporal_decoder import TemporalDecoder, decode_video_temporal, load_temporal_decoder
-from .upsampler import (Upsampler, _image_copy, load_upsampler, save_upsampler, upsample_video,
-                                    upsample_windows)
-from .video_unet import _is_temporal, save_temporal
+from .temporal_decoder import TemporalDecoder, _is_new, decode_video_temporal, load_temporal_decoder
+from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler, resize_frames, save_upsampler,
+                                    upsample_video, upsample_windows)
+from .video_unet import VIDEO_UNET_CONFIGS, VideoUNet, _is_temporal, save_temporal
 
 # %% auto #0
-__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'VideoLDMPipelineOutput', 'decode_chunks',
-           'VideoLDMPipeline']
+__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'PAPER_STACK', 'VideoLDMPipelineOutput',
+           'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs']
 
 # %% ../nbs/15_stack.ipynb #eb28fca7
 FOLDERS = ("autoencoder", "temporal_decoder", "image_ldm", "keyframes", "prediction", "interpolation", "upsampler")
@@ -61,6 +63,14 @@ def _prompts(prompt, name: str) -> list[str]:
     if not isinstance(prompts, (list, tuple)) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise TypeError(f"{name}: expected a string or a non-empty list of strings, got {prompt!r:.60}")
     return list(prompts)
+
+
+def _negatives(negative, n: int) -> list[str]:
+    "One negative prompt per prompt: a string for all of them, or a list of `n`."
+    negative = [negative] * n if isinstance(negative, str) else _prompts(negative, "negative_prompt")
+    if len(negative) != n:
+        raise ValueError(f"negative_prompt: expected one per prompt ({n}), got {len(negative)}")
+    return negative
 
 
 def _check_out(out, output_type: str, n: int) -> Path | None:
@@ -160,19 +170,34 @@ class _StackStages:
     "The stages of the stack one by one (a mixin of `VideoLDMPipeline`)."
 
     @torch.no_grad()
-    def keyframe_latents(self, prompts: Sequence[str], negative: Sequence[str], *, frames: int, steps: int,
-                         guidance_scale: float, generator: torch.Generator, callback=None) -> torch.Tensor:
-        "Latents `(B, C, frames, h, w)` of the keyframe model, guided on `prompts` against `negative`."
+    def keyframe_latents(self, prompts: str | Sequence[str], negative_prompt: str | Sequence[str] = "", *,
+                         frames: int = 8, steps: int = 20, guidance_scale: float = 3.0,
+                         generator: torch.Generator | int | None = None, callback=None) -> torch.Tensor:
+        "Latents `(B, C, frames, h, w)` of the keyframe model, guided on `prompts` against `negative_prompt`."
+        prompts = _prompts(prompts, "prompts")
+        negative = _negatives(negative_prompt, len(prompts))
+        frames, steps = check_int(frames, "frames", min=2), check_int(steps, "steps", min=1)
         kf, b = self.keyframes, len(prompts)
         flags = torch.zeros(b, frames, dtype=torch.bool, device=self.device)
-        model_fn = guided(kf, guidance_scale, dict(captions=self.text_encoder(list(prompts)), image_only_indicator=flags),
-                          dict(captions=self.text_encoder(list(negative)), image_only_indicator=flags))
+        model_fn = guided(kf, check_float(guidance_scale, "guidance_scale", min=0),
+                          dict(captions=self.text_encoder(prompts), image_only_indicator=flags),
+                          dict(captions=self.text_encoder(negative), image_only_indicator=flags))
         c, s = kf.unet.unet.config.in_channels, self.latent_size
-        return ddim_sample(model_fn, (b, c, frames, s, s), kf.schedule, generator=generator, device=self.device,
-                           callback=callback, **sampling_settings(kf, steps))
+        return ddim_sample(model_fn, (b, c, frames, s, s), kf.schedule, generator=make_generator(generator),
+                           device=self.device, callback=callback, **sampling_settings(kf, steps))
 
-    def interpolated(self, z: torch.Tensor, prompts: Sequence[str], passes: int, bar, **sampling) -> torch.Tensor:
-        "Latents `z (B, C, N, h, w)` interpolated `passes` times (`(N - 1) 4^passes + 1` frames), window by window."
+    def interpolated(self, z: torch.Tensor, prompts: str | Sequence[str], passes: int = 1, *, bar=None,
+                     **sampling) -> torch.Tensor:
+        """Latents `z (B, C, N, h, w)` interpolated `passes` times (`(N - 1) 4^passes + 1` frames), window by window;
+        `sampling` goes to `interpolate`; `bar(stage, total)` makes a progress bar per pass (default: none)."""
+        c, s = self.keyframes.unet.unet.config.in_channels, self.latent_size
+        check_tensor(z, "z", ndim=5, floating=True)
+        if z.shape[1] != c or tuple(z.shape[-2:]) != (s, s) or z.shape[2] < 2:
+            raise ValueError(f"z: expected latents (B, {c}, N >= 2, {s}, {s}), got shape {tuple(z.shape)}")
+        prompts, passes = _prompts(prompts, "prompts"), check_int(passes, "passes", min=0)
+        if len(prompts) != z.shape[0]:
+            raise ValueError(f"prompts: expected one per video ({z.shape[0]}), got {len(prompts)}")
+        bar = bar or (lambda stage, total: tqdm(total=total, disable=True))
         for p in range(passes):
             with bar(f"interpolation {p + 1}/{passes}", len(interpolation_windows(z.shape[2])) + 1) as b:
                 z = torch.cat([_progress(c, b) for c in interpolate(self.interpolation, z, prompts, **sampling)], 2)
@@ -195,23 +220,24 @@ class _StackSampling(_StackStages):
 
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], *, negative_prompt: str | Sequence[str] = "",
-                 num_keyframes: int = 8, interpolation_passes: int = 2, upsample: bool = True,
+                 num_keyframes: int = 8, interpolation_passes: int = 2, num_frames: int | None = None,
+                 upsample: bool = True,
                  generator: torch.Generator | int | None = None, keyframe_steps: int = 20,
                  interpolation_steps: int = 10, upsampler_steps: int = 4, guidance_scale: float = 3.0,
                  context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2, output_type: str = "pt",
                  out: str | os.PathLike | None = None, progress: bool = True) -> "VideoLDMPipelineOutput":
         """Generate one video per prompt: `num_keyframes` keyframes, `interpolation_passes` times x4 frame rate
-        (`(N - 1) 4^p + 1` frames), decoded by the temporal decoder, upsampled x4 unless `upsample=False`.
+        (`(N - 1) 4^p + 1` frames; or the first `num_frames` of them, interpolated from the keyframes they need),
+        decoded by the temporal decoder, upsampled x4 unless `upsample=False`.
         `output_type`: `'pt'` (frames `(B, 3, T, H, W)` in [-1, 1]), `'np'` (`uint8 (B, T, H, W, 3)`) or `'mp4'` (one
         prompt; written to `out` as the upsampler finishes each window, so memory does not grow with the length).
         Returns `frames` (or `None` for mp4), `path`, `fps` and `timings` (seconds per stage)."""
         prompts = _prompts(prompt, "prompt")
-        negative = [negative_prompt] * len(prompts) if isinstance(negative_prompt, str) else \
-            _prompts(negative_prompt, "negative_prompt")
-        if len(negative) != len(prompts):
-            raise ValueError(f"negative_prompt: expected one per prompt ({len(prompts)}), got {len(negative)}")
+        negative = _negatives(negative_prompt, len(prompts))
         n = check_int(num_keyframes, "num_keyframes", min=2)
         passes = check_int(interpolation_passes, "interpolation_passes", min=0)
+        total = (n - 1) * 4 ** passes + 1
+        total = total if num_frames is None else check_int(num_frames, "num_frames", min=2, max=total)
         steps = {k: check_int(v, k, min=1) for k, v in dict(keyframe_steps=keyframe_steps,
                  interpolation_steps=interpolation_steps, upsampler_steps=upsampler_steps).items()}
         guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
@@ -219,8 +245,7 @@ class _StackSampling(_StackStages):
         noise_level = self.upsampler.check_levels(noise_level, 1) if upsample else None
         check_choice(output_type, "output_type", ("pt", "np", "mp4"))
         path = _check_out(out, output_type, len(prompts))
-        fps = KEYFRAME_FPS * 4 ** passes
-        g, times = make_generator(generator), {}
+        fps, g, times = KEYFRAME_FPS * 4 ** passes, make_generator(generator), {}
         bar = lambda stage, total: tqdm(total=total, desc=stage, disable=not progress, leave=False)
 
         tick = time.perf_counter()
@@ -228,8 +253,9 @@ class _StackSampling(_StackStages):
             z = self.keyframe_latents(prompts, negative, frames=n, steps=steps["keyframe_steps"],
                                       guidance_scale=guidance_scale, generator=g, callback=lambda *a: b.update())
         times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
-        z = self.interpolated(z, prompts, passes, bar, num_steps=steps["interpolation_steps"], text_scale=guidance_scale,
-                              context_scale=context_scale, generator=g)
+        z = z[:, :, :math.ceil((total - 1) / 4 ** passes) + 1]                      # the keyframes needed
+        z = self.interpolated(z, prompts, passes, bar=bar, num_steps=steps["interpolation_steps"],
+                              text_scale=guidance_scale, context_scale=context_scale, generator=g)[:, :, :total]
         times["interpolation"], tick = time.perf_counter() - tick, time.perf_counter()
         with bar("temporal decoder", len(range(0, z.shape[2], DECODE_CHUNK))) as b:
             low = torch.cat([_progress(c, b) for c in decode_chunks(self.temporal_decoder, z)], 2)
@@ -245,30 +271,92 @@ class _StackSampling(_StackStages):
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
 # %% ../nbs/15_stack.ipynb #ca955273
-class _StackExtend:
+def fit_frames(video: torch.Tensor, size: int) -> torch.Tensor:
+    """`video (3, T, H, W)` cut to its central square and resized (antialiased when shrinking) to `size x size`:
+    a person's video of any shape brought to the models' frame size."""
+    check_video(video, "video", batched=False, channels=3)
+    size = check_int(size, "size", min=1)
+    h, w = video.shape[-2:]
+    m = min(h, w)
+    square = video[:, :, (h - m) // 2:(h - m) // 2 + m, (w - m) // 2:(w - m) // 2 + m]
+    return square if m == size else resize_frames(square[None], (size, size))[0].clamp(-1, 1)
+
+
+def _stream(chunks: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+    "The chunks `(1, 3, n, H, W)` of a stage, each computed without gradients, handed on as `(3, n, H, W)` on the CPU."
+    while True:
+        with torch.no_grad():
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk[0].cpu()
+
+# %% ../nbs/15_stack.ipynb #a43a1950
+class _StackOwnVideo:
+    "One stage applied to a given video, generated or a person's own (a mixin of `VideoLDMPipeline`)."
+
+    @property
+    def frame_size(self) -> int:
+        "The models' frame size in pixels (before the upsampler): a given video must have square frames of it."
+        return self.latent_size * downsampling_factor(self.autoencoder)
+
+    def _encode(self, video: torch.Tensor, min_frames: int = 1) -> torch.Tensor:
+        check_video(video, "video", batched=False, channels=3)
+        s = self.frame_size
+        if tuple(video.shape[-2:]) != (s, s):
+            raise ValueError(f"video: expected frames of {s}x{s} (the models' size; fit_frames brings any video "
+                             f"there), got {tuple(video.shape[-2:])}")
+        if video.shape[1] < min_frames:
+            raise ValueError(f"video: expected at least {min_frames} frames, got {video.shape[1]}")
+        with torch.no_grad():
+            return encode_video(self.autoencoder, video[None].to(self.device, self.dtype))
+
+    def _sampling(self, steps, guidance_scale, context_scale) -> dict:
+        return dict(num_steps=check_int(steps, "steps", min=1),
+                    text_scale=check_float(guidance_scale, "guidance_scale", min=0),
+                    context_scale=check_float(context_scale, "context_scale", min=0))
+
+    def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1, steps: int = 10,
+                          guidance_scale: float = 3.0, context_scale: float = 2.0,
+                          generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+        """x4 frame rate, `passes` times: the frames of `video (3, T, H, W)` (the models' size) are the keyframes,
+        three new frames go between each pair per pass. Yields decoded frames `(3, n, H, W)` chunk by chunk,
+        `(T - 1) 4^passes + 1` in all (the given frames as the autoencoder and temporal decoder give them back)."""
+        check_type(prompt, "prompt", str)
+        z, sampling = self._encode(video, min_frames=2), self._sampling(steps, guidance_scale, context_scale)
+        with torch.no_grad():
+            z = self.interpolated(z, [prompt], passes, generator=make_generator(generator), **sampling)
+        return _stream(decode_chunks(self.temporal_decoder, z))
+
+    def upsample(self, video: torch.Tensor, prompt: str = "", *, steps: int = 4, noise_level: int = 20,
+                 overlap: int = 2, generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+        """x4 size: `video (3, T, h, w)` in [-1, 1], any length and any size the upsampler takes, upsampled in windows
+        of 8 frames sharing `overlap`. Yields `(3, n, 4h, 4w)` window by window."""
+        check_video(video, "video", batched=False, channels=3)
+        check_type(prompt, "prompt", str)
+        chunks = upsample_video(self.upsampler, video[None].to(self.device, self.dtype), [prompt],
+                                window=UPSAMPLE_WINDOW, overlap=overlap, num_steps=check_int(steps, "steps", min=1),
+                                noise_level=self.upsampler.check_levels(noise_level, 1),
+                                generator=make_generator(generator))
+        return _stream(chunks)
+
+# %% ../nbs/15_stack.ipynb #f84ff84f
+class _StackExtend(_StackOwnVideo):
     "Continuing a video with the prediction model (a mixin of `VideoLDMPipeline`)."
 
-    @torch.no_grad()
     def extend(self, video: torch.Tensor, frames: int, prompt: str = "", *, given: int = 2, window: int = 8,
                steps: int = 10, guidance_scale: float = 3.0, context_scale: float = 2.0,
                generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
-        """Continue `video (3, T, H, W)` in [-1, 1] (at the autoencoder's frame size; generated or a person's own) by
+        """Continue `video (3, T, H, W)` in [-1, 1] (at the models' frame size; generated or a person's own) by
         `frames` frames with the prediction model: windows of `window` latents, each conditioned on the last `given`
         latents before it. Yields the new frames `(3, n, H, W)` window by window (decoded by the temporal decoder
         with the latents before them as context, so a window's first frames follow on from the frames before)."""
-        check_video(video, "video", batched=False, channels=3)
         frames = check_int(frames, "frames", min=1)
         window = check_int(window, "window", min=2)
         given = check_int(given, "given", min=1, max=window - 1)
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt: expected a string, got {type(prompt).__name__}")
-        s = self.latent_size * downsampling_factor(self.autoencoder)
-        if tuple(video.shape[-2:]) != (s, s):
-            raise ValueError(f"video: expected frames of {s}x{s} (the models' size), got {tuple(video.shape[-2:])}")
-        z = encode_video(self.autoencoder, video[None].to(self.device))
-        return self._extend(z, frames, prompt, given, window, make_generator(generator),
-                            dict(num_steps=check_int(steps, "steps", min=1), text_scale=guidance_scale,
-                                 context_scale=context_scale))
+        check_type(prompt, "prompt", str)
+        z, sampling = self._encode(video), self._sampling(steps, guidance_scale, context_scale)
+        return _stream(self._extend(z, frames, prompt, given, window, make_generator(generator), sampling))
 
     def _extend(self, z, frames, prompt, given, window, generator, sampling):
         r, done = self.temporal_decoder.temporal_radius, 0
@@ -277,8 +365,7 @@ class _StackExtend:
             new = predict_latents(self.prediction, ctx, [prompt], frames=window, generator=generator, **sampling)
             new = new[:, :, ctx.shape[2]:][:, :, :frames - done]
             before = z[:, :, z.shape[2] - min(r, z.shape[2]):]
-            decoded = decode_video_temporal(self.temporal_decoder, torch.cat([before, new], 2))
-            yield decoded[0, :, before.shape[2]:].cpu()
+            yield decode_video_temporal(self.temporal_decoder, torch.cat([before, new], 2))[:, :, before.shape[2]:]
             z = torch.cat([z, new], 2)[:, :, -max(given, r, 1):]
             done += new.shape[2]
 
@@ -320,3 +407,84 @@ class VideoLDMPipeline(_StackFolder, _StackSampling, _StackExtend, DiffusionPipe
     @property
     def latent_size(self) -> int:
         return self.keyframes.unet.unet.config.sample_size
+
+# %% ../nbs/15_stack.ipynb #93580f86
+PAPER_STACK = {"paper": ("sd2", "sd_x4", "sd"), "tiny": ("tiny", "tiny", "tiny")}
+
+
+def stack_networks(size: str = "paper") -> dict[str, torch.nn.Module]:
+    """The stack's networks, freshly initialised on the default device (use `with torch.device("meta"):` to count
+    them): `keyframes`, `interpolation` (image UNet `PAPER_STACK[size][0]`), `upsampler` (`[1]`), `decoder` and
+    `encoder` (autoencoder `[2]`)."""
+    unet, ups, vae_name = PAPER_STACK[check_choice(size, "size", tuple(PAPER_STACK))]
+    settings = {k: v for k, v in VIDEO_UNET_CONFIGS[unet].items() if k != "backbone"}
+    vae = AutoencoderKL(**VAE_CONFIGS[vae_name])
+    return dict(keyframes=VideoUNet(dict(UNET_CONFIGS[unet]), **settings),
+                interpolation=ContextVideoUNet(dict(UNET_CONFIGS[unet]), **settings),
+                decoder=TemporalDecoder({k: v for k, v in vae.config.items() if not k.startswith("_")}),
+                encoder=torch.nn.Sequential(vae.encoder, vae.quant_conv),
+                upsampler=VideoUNet(dict(UPSAMPLER_UNETS[ups]), **settings))
+
+# %% ../nbs/15_stack.ipynb #377968ba
+def _count(model: torch.nn.Module, keep=lambda name: True) -> int:
+    return sum(p.numel() for name, p in model.named_parameters() if keep(name))
+
+
+def stack_parameters(size: str = "paper") -> dict[str, dict[str, int]]:
+    """Parameters of each network of `stack_networks(size)`, counted on the meta device: its image (spatial)
+    layers, its temporal layers (and mix factors) and its context encoder."""
+    with torch.device("meta"):
+        nets = stack_networks(size)
+    is_context = lambda k: k.startswith("context_encoder.") or ".context_in." in k
+    rows = {}
+    for name, net in nets.items():
+        temporal = _count(net, _is_new) if name == "decoder" else _count(net, _is_temporal)
+        context = _count(net, is_context)
+        rows[name] = dict(spatial=_count(net) - temporal, temporal=temporal - context, context=context)
+    return rows
+
+# %% ../nbs/15_stack.ipynb #f393c1f9
+def _stage_inputs(nets: dict, latent: tuple[int, int], device, dtype) -> dict:
+    "Random inputs of the right shapes for one step of each network (batch 2: guided and unguided)."
+    h, w = latent
+    r = lambda *shape: torch.randn(*shape, device=device, dtype=dtype)
+    text = lambda net: r(2, 77, net.unet.config.cross_attention_dim)
+    kf, ip, ups = nets["keyframes"], nets["interpolation"], nets["upsampler"]
+    c, cu, f = kf.unet.config.in_channels, ups.unet.config.in_channels, _frame_factor(nets["decoder"])
+    return dict(keyframes=lambda: kf(r(2, c, 8, h, w), 500, text(kf)),
+                interpolation=lambda: ip(r(2, c, 9, h, w), 500, text(ip), context_latents=r(2, c, 9, h, w),
+                                         context_mask=torch.ones(2, 9, device=device, dtype=dtype)),
+                decoder=lambda: nets["decoder"](r(1, c, 16, h, w)),
+                upsampler=lambda: ups(r(2, cu, 8, h * f, w * f), 500, text(ups),
+                                      class_labels=torch.full((2,), 20, device=device)))
+
+
+def _frame_factor(decoder: TemporalDecoder) -> int:
+    "The frame size over the latent size of a `TemporalDecoder`."
+    return 2 ** (len(decoder.config.vae_config["block_out_channels"]) - 1)
+
+# %% ../nbs/15_stack.ipynb #4c76e673
+@torch.no_grad()
+def stage_step_costs(nets: dict, *, latent: tuple[int, int] = (40, 64), dtype: torch.dtype = torch.bfloat16,
+                     repeats: int = 2) -> dict[str, dict[str, float]]:
+    """Seconds (the best of `repeats`, after one warm-up) and peak memory in GiB (CUDA; `nan` elsewhere) of one step of
+    each network of `stack_networks`, on the device of its weights, at latents of size `latent`."""
+    nets = {k: v.eval() for k, v in nets.items()}
+    device = next(nets["keyframes"].parameters()).device
+    cuda = device.type == "cuda"
+    repeats = check_int(repeats, "repeats", min=1)
+    costs = {}
+    for stage, step in _stage_inputs(nets, latent, device, dtype).items():
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            if cuda:
+                torch.cuda.synchronize(), torch.cuda.reset_peak_memory_stats()
+            times = []
+            for _ in range(repeats + 1):
+                tick = time.perf_counter()
+                step()
+                if cuda:
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - tick)
+        costs[stage] = dict(seconds=min(times[1:]), peak_gib=torch.cuda.max_memory_allocated() / 2**30 if cuda
+                            else float("nan"))
+    return costs
