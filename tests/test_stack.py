@@ -196,3 +196,17 @@ def test_stage_step_costs_run_every_stage_of_a_tiny_stack():
     costs = stage_step_costs(stack_networks("tiny"), latent=(8, 8), dtype=torch.float32, repeats=1)
     assert set(costs) == {"keyframes", "interpolation", "decoder", "upsampler"}
     assert all(c["seconds"] > 0 and c["peak_gib"] != c["peak_gib"] for c in costs.values())   # no CUDA: nan
+    with pytest.raises(ValueError, match="nets"):
+        stage_step_costs({"keyframes": torch.nn.Linear(1, 1)})
+    with pytest.raises(ValueError, match="latent"):
+        stage_step_costs(stack_networks("tiny"), latent=(8, 0))
+
+
+def test_extend_answers_its_context_frames(pipe):
+    from videoldm_ref.data import MovingShapes
+    clip = MovingShapes(1, frames=8, seed=5)[0]["video"]
+    run = lambda v: torch.cat(list(pipe.extend(v, 4, "", steps=2, generator=0)), 1)
+    assert torch.equal(run(clip), run(clip))                                # the noise fixed: the same frames
+    moved = clip.clone()
+    moved[:, -1] = clip[:, -1].roll(16, -1)                                 # the last given frame shifted
+    assert (run(moved) - run(clip)).abs().mean() > 0.01                     # the continuation follows it

@@ -469,10 +469,15 @@ def stage_step_costs(nets: dict, *, latent: tuple[int, int] = (40, 64), dtype: t
                      repeats: int = 2) -> dict[str, dict[str, float]]:
     """Seconds (the best of `repeats`, after one warm-up) and peak memory in GiB (CUDA; `nan` elsewhere) of one step of
     each network of `stack_networks`, on the device of its weights, at latents of size `latent`."""
+    missing = {"keyframes", "interpolation", "decoder", "upsampler"} - set(nets if isinstance(nets, dict) else ())
+    if missing:
+        raise ValueError(f"nets: expected the networks of stack_networks(), missing {sorted(missing)}")
+    if not (isinstance(latent, tuple) and len(latent) == 2):
+        raise ValueError(f"latent: expected (height, width), got {latent!r}")
+    latent, repeats = tuple(check_int(n, "latent", min=1) for n in latent), check_int(repeats, "repeats", min=1)
     nets = {k: v.eval() for k, v in nets.items()}
     device = next(nets["keyframes"].parameters()).device
     cuda = device.type == "cuda"
-    repeats = check_int(repeats, "repeats", min=1)
     costs = {}
     for stage, step in _stage_inputs(nets, latent, device, dtype).items():
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
