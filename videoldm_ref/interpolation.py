@@ -127,7 +127,7 @@ def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int 
                           ConcatDataset([ClipDataset(real, frames, stride=4, step=4)] * k), shapes])
 
 # %% ../nbs/13_interpolation.ipynb #533f0fd7
-INTERPOLATION_TRAINING = dataclasses.replace(CONTEXT_TRAINING, steps=2000)
+INTERPOLATION_TRAINING = dataclasses.replace(CONTEXT_TRAINING, steps=4000)
 
 
 def interpolation_trains(name: str) -> bool:

@@ -447,7 +447,7 @@ def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
 # %% ../nbs/14_upsampler.ipynb #034452f9
 IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=5000, batch_size=16, lr=5e-4, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=250)
-VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=2000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
+VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=4000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=100)
 UPSAMPLER_TEMPORAL = {}                  # the shipped video upsampler's temporal layers: VideoUNet's defaults
 
