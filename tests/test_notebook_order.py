@@ -77,3 +77,23 @@ def test_no_exported_cell_is_a_wall_of_code():
             if c["cell_type"] == "code" and re.match(r"#\|\s*export\b", src) and len(src.splitlines()) > 55:
                 walls[f"{nb.name}#{c.get('id')}"] = len(src.splitlines())
     assert walls == {}
+
+
+RELATIVE = re.compile(r"^\s*from\s+\.+\w*\s+import", re.M)
+
+
+def relative_imports(notebooks: list[Path]) -> list[str]:
+    "Each notebook with a relative import: in the notebook the code runs as `__main__`, where it cannot work."
+    return [nb.name for nb in notebooks if RELATIVE.search(_code(nb))]
+
+
+def test_no_notebook_imports_relatively():
+    "An exported function that imports `from .module` fails when a notebook cell (a slow one, say) calls it."
+    assert relative_imports(_all_notebooks()) == []
+
+
+def test_the_check_catches_a_relative_import(tmp_path):
+    cells = [dict(cell_type="code", source="#| export\ndef f():\n    from .autoencoder import x\n", metadata={},
+                  outputs=[], execution_count=None)]
+    (tmp_path / "a.ipynb").write_text(json.dumps(dict(cells=cells)))
+    assert relative_imports([tmp_path / "a.ipynb"]) == ["a.ipynb"]

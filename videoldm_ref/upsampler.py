@@ -578,7 +578,7 @@ def noise_level_study(video_ups: Upsampler, vae, items: Sequence[dict], *, level
     """PSNR and flicker against the truth of the video upsampler at each noise-augmentation level of `levels`, given
     two inputs: the clean downsampled clip, and the same clip after the autoencoder `vae` (encoded and decoded, as a
     model's own output would come)."""
-    from .autoencoder import decode_video, encode_video
+    from videoldm_ref.autoencoder import decode_video, encode_video
     truth, caps = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
     clean = downsample(truth)
     inputs = {"clean": clean, "decoded": decode_video(vae, encode_video(vae, clean)).clamp(-1, 1)}
