@@ -100,6 +100,10 @@ def test_own_video_commands_on_a_sample_clip(tmp_path, capsys, monkeypatch):
     assert u.shape == (3, 2, 256, 512) and fu == 25                           # x4 the size, the aspect kept
     given = read_video(clip, max_frames=6)[0][:, :, :, 32:96]                  # the central square
     assert (e[:, :6] - given).abs().mean() < 0.05
+    from videoldm_ref.cli import _read_input
+    from videoldm_ref.stack import fit_frames
+    fitted, fps = _read_input(clip, 7, 32)                                   # fitted chunk by chunk as it is read
+    assert fps == 25 and torch.allclose(fitted, fit_frames(read_video(clip, max_frames=7)[0], 32), atol=1e-6)
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     assert main(["upsample", clip, "--max-frames", "1", "--steps", "1"]) == 0   # the default output

@@ -155,3 +155,18 @@ def test_tile_videos_places_each_video(clip):
     y, x = 2 + 66 + 16, 2 + 48                                # centred in its cell
     assert torch.equal(t[:, :5, y:y + 32, x:x + 32], small)
     assert torch.equal(t[:, 10, y:y + 32, x:x + 32], small[:, -1])   # holds its last frame
+
+
+def test_read_video_transforms_chunk_by_chunk(tmp_path):
+    path = write_video(_test_pattern(20, 48, 64), tmp_path / "big.mp4", fps=25)
+    whole, _ = read_video(path)
+    seen = []
+    small, fps = read_video(path, transform=lambda v: seen.append(tuple(v.shape)) or v[:, :, ::4, ::4], chunk=8)
+    assert seen == [(3, 8, 48, 64), (3, 8, 48, 64), (3, 4, 48, 64)] and fps == 25
+    assert torch.equal(small, whole[:, :, ::4, ::4])                         # the same as transforming the whole
+    assert torch.equal(read_video(path, chunk=3)[0], whole)                   # the chunk size changes nothing else
+    assert read_video(path, max_frames=9, chunk=4)[0].shape[1] == 9
+    with pytest.raises(ValueError, match="chunk"):
+        read_video(path, chunk=0)
+    with pytest.raises(TypeError, match="transform"):
+        read_video(path, transform="small")

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -100,11 +101,14 @@ def motion_report(video: torch.Tensor, caption: str) -> str:
     return f"motion yardstick: {'pass' if m.passed else 'fail (' + ', '.join(failed) + ')'}{travel}"
 
 # %% ../nbs/90_cli.ipynb #fb9d38d9
-def _read_input(src: str | os.PathLike, max_frames: int | None) -> tuple[torch.Tensor, float]:
-    "The video file `src` `(3, T, H, W)` (its first `max_frames` frames) and its frame rate, or an error naming `IN`."
+def _read_input(src: str | os.PathLike, max_frames: int | None, size: int | None = None) -> tuple[torch.Tensor, float]:
+    """The video file `src` `(3, T, H, W)` (its first `max_frames` frames; fitted to `size x size` as it is read, so a
+    long large video is never held at its own size) and its frame rate, or an error naming `IN`."""
+    from videoldm_ref.stack import fit_frames
     max_frames = None if max_frames is None else check_int(max_frames, "max_frames", min=1)
     try:
-        return read_video(src, max_frames=max_frames)
+        fit = None if size is None else partial(fit_frames, size=size)
+        return read_video(src, max_frames=max_frames, transform=fit)
     except (ValueError, FileNotFoundError) as e:
         raise type(e)(f"IN: {str(e).removeprefix('path: ')}") from None
 
@@ -117,11 +121,6 @@ def _write(chunks, path: Path, fps: float) -> int:
     return writer.frames
 
 
-def _fit(pipe, video: torch.Tensor) -> torch.Tensor:
-    from videoldm_ref.stack import fit_frames
-    return fit_frames(video, pipe.frame_size)
-
-
 def _stem_out(src, out, command: str) -> Path:
     return _mp4_out(out, f"{Path(src).stem}_{command}.mp4") if out is None else _mp4_out(out, "")
 
@@ -131,8 +130,8 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
     """The video `src` (its first `max_frames` frames), fitted to the models' size, and `frames` more frames by the
     prediction model, at its frame rate."""
     frames, path = check_int(frames, "frames", min=1), _stem_out(src, out, "extended")
-    (video, fps), pipe = _read_input(src, max_frames), _pipeline()
-    video = _fit(pipe, video)
+    pipe = _pipeline()
+    video, fps = _read_input(src, max_frames, pipe.frame_size)
     _write(itertools.chain([video], pipe.extend(video, frames, caption, steps=steps, generator=seed)), path, fps)
     return path
 
@@ -142,8 +141,9 @@ def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = Non
     """The video `src` (its first `max_frames` frames), fitted to the models' size, at x4 its frame rate:
     `(T - 1) 4 + 1` frames."""
     path = _stem_out(src, out, "interpolated")
-    (video, fps), pipe = _read_input(src, max_frames), _pipeline()
-    _write(pipe.interpolate_video(_fit(pipe, video), caption, steps=steps, generator=seed), path, 4 * fps)
+    pipe = _pipeline()
+    video, fps = _read_input(src, max_frames, pipe.frame_size)
+    _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps)
     return path
 
 
@@ -151,7 +151,8 @@ def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, 
                   seed: int = 0, steps: int = 4, max_frames: int | None = None) -> Path:
     "The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window."
     path = _stem_out(src, out, "upsampled")
-    (video, fps), pipe = _read_input(src, max_frames), _pipeline()
+    pipe = _pipeline()
+    video, fps = _read_input(src, max_frames)
     _write(pipe.upsample(video, caption, steps=steps, generator=seed), path, fps)
     return path
 

@@ -9,7 +9,7 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import av
 import numpy as np
@@ -116,28 +116,44 @@ def _fps_of(stream, times: list[float]) -> float:
     return float(stream.guessed_rate or 25.0)
 
 
-def read_video(path: str | os.PathLike, *, max_frames: int | None = None) -> tuple[torch.Tensor, float]:
-    "Decode a video file into `(3, T, H, W)` floats in [-1, 1] and its frame rate; at most `max_frames` frames."
+def read_video(path: str | os.PathLike, *, max_frames: int | None = None,
+               transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               chunk: int = 16) -> tuple[torch.Tensor, float]:
+    """Decode a video file into `(3, T, H, W)` floats in [-1, 1] and its frame rate; at most `max_frames` frames.
+    `transform` maps every `chunk` decoded frames `(3, n, H, W)` to `(3, n, H', W')`; only its results are kept."""
     path = check_path(path, "path", is_dir=False)
     if max_frames is not None:
         max_frames = check_int(max_frames, "max_frames", min=1)
+    chunk = check_int(chunk, "chunk", min=1)
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform: expected a callable, got {type(transform).__name__}")
+    kept, frames, times = [], [], []
+
+    def flush():
+        video = from_uint8(np.stack(frames))
+        kept.append(video if transform is None else transform(video))
+        frames.clear()
+
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise ValueError(f"path: {str(path)!r} has no video stream")
             stream = container.streams.video[0]
-            frames, times = [], []
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24"))
                 times.append(float(frame.time or 0.0))
-                if max_frames is not None and len(frames) >= max_frames:
+                if len(frames) == chunk:
+                    flush()
+                if max_frames is not None and len(times) >= max_frames:
                     break
             fps = _fps_of(stream, times)
     except av.FFmpegError as e:
         raise ValueError(f"path: {str(path)!r} is not a video FFmpeg can decode ({e})") from None
-    if not frames:
+    if frames:
+        flush()
+    if not kept:
         raise ValueError(f"path: {str(path)!r} holds no video frames")
-    return from_uint8(np.stack(frames)), fps
+    return torch.cat(kept, 1), fps
 
 # %% ../nbs/01a_media.ipynb #301695e3
 def _test_pattern(frames: int = 12, h: int = 48, w: int = 64) -> torch.Tensor:
