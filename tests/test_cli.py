@@ -164,6 +164,21 @@ def test_train_command_knows_every_shipped_model(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_two_stage_training_runs_the_stages_in_order_and_stops_where_minutes_cut_one_short(tmp_path):
+    from types import SimpleNamespace
+    from videoldm_ref.cli import _train_stages
+    calls, done = [], {"a": 3, "b": 1}                                   # b is cut short (1 of its 2 steps)
+
+    def train(out, *, stage, ckpt_dir, device, time_limit):
+        calls.append((stage, Path(ckpt_dir).name))
+        return None, SimpleNamespace(history=[0.0] * done[stage])
+
+    stages = {"a": SimpleNamespace(steps=3), "b": SimpleNamespace(steps=2), "c": SimpleNamespace(steps=1)}
+    with pytest.warns(UserWarning, match="stopped at step 1 of 2"):
+        result = _train_stages(train, stages, tmp_path / "m", tmp_path / "ckpt", minutes=1)
+    assert calls == [("a", "a"), ("b", "b")] and len(result.history) == 1   # c waits for b to finish
+
+
 def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, capsys):
     out = ["--out", str(tmp_path / "m")]
     assert main(["train", "keyframes", "--device", "gpu0", *out]) == 2

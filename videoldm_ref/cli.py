@@ -212,20 +212,27 @@ def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
     return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
 
 
-def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
-    from videoldm_ref.interpolation import INTERPOLATION_TRAINING, train_interpolation
-    return _train_for(train_interpolation, INTERPOLATION_TRAINING.steps, out, ckpt_dir, device, minutes)
-
-
-def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
-    "Both stages: the image upsampler, then its temporal layers (each resumable from its own `ckpt_dir/STAGE`)."
-    from videoldm_ref.upsampler import IMAGE_UPSAMPLER_TRAINING, VIDEO_UPSAMPLER_TRAINING, train_upsampler
-    for stage, config in (("image", IMAGE_UPSAMPLER_TRAINING), ("video", VIDEO_UPSAMPLER_TRAINING)):
-        train = lambda o, **kw: train_upsampler(o, stage=stage, **kw)
-        result = _train_for(train, config.steps, out, Path(ckpt_dir) / stage, device, minutes)
+def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None):
+    "`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`."
+    for stage, config in stages.items():
+        result = _train_for(partial(train, stage=stage), config.steps, out, Path(ckpt_dir) / stage, device, minutes)
         if len(result.history) < config.steps:                         # stopped by --minutes: go on next time
             return result
     return result
+
+
+def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
+    "Both stages: all the clips, then with slow motion added."
+    from videoldm_ref.interpolation import INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, train_interpolation
+    stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING}
+    return _train_stages(train_interpolation, stages, out, ckpt_dir, device, minutes)
+
+
+def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
+    "Both stages: the image upsampler, then its temporal layers."
+    from videoldm_ref.upsampler import IMAGE_UPSAMPLER_TRAINING, VIDEO_UPSAMPLER_TRAINING, train_upsampler
+    stages = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING}
+    return _train_stages(train_upsampler, stages, out, ckpt_dir, device, minutes)
 
 
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,

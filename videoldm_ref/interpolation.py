@@ -31,11 +31,12 @@ from .keyframes import LatentClips, _collate
 from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'LONG_SPEED', 'interpolation_masks',
-           'interpolation_windows', 'interpolate', 'interpolate_to_file', 'interpolation_clips', 'interpolation_trains',
-           'interpolation_model', 'save_interpolation', 'load_interpolation', 'train_interpolation', 'blend_keyframes',
-           'repeat_keyframes', 'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes',
-           'long_heldout', 'two_pass_metrics']
+__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING',
+           'LONG_SPEED', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolate_to_file',
+           'interpolation_clips', 'interpolation_trains', 'interpolation_model', 'save_interpolation',
+           'load_interpolation', 'slow_clips', 'train_interpolation', 'blend_keyframes', 'repeat_keyframes',
+           'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes', 'long_heldout',
+           'two_pass_metrics']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -127,7 +128,7 @@ def interpolation_clips(split: str = "train", *, keyframes: int = 3, every: int 
                           ConcatDataset([ClipDataset(real, frames, stride=4, step=4)] * k), shapes])
 
 # %% ../nbs/13_interpolation.ipynb #533f0fd7
-INTERPOLATION_TRAINING = dataclasses.replace(CONTEXT_TRAINING, steps=4000)
+INTERPOLATION_TRAINING = dataclasses.replace(CONTEXT_TRAINING, steps=6000)
 
 
 def interpolation_trains(name: str) -> bool:
@@ -182,19 +183,43 @@ def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM |
     ldm.unet.load_state_dict(state, strict=False)
     return ldm.requires_grad_(False).eval()
 
+# %% ../nbs/13_interpolation.ipynb #64cb1335
+SLOW_SPEED = (0.002, 0.01)                       # frame widths per frame: around the motion the second pass fills in
+INTERPOLATION_SLOW_TRAINING = dataclasses.replace(INTERPOLATION_TRAINING, steps=600, seed=1, ema_decay=0.995)
+
+
+def slow_clips(every: int = 4, n_slow: int = 2000, seed: int = 7) -> ConcatDataset:
+    "`interpolation_clips(every=every)` and `n_slow` bouncing clips at `SLOW_SPEED`: the second stage's training clips."
+    every, n_slow = check_int(every, "every", min=2), check_int(n_slow, "n_slow", min=1)
+    return ConcatDataset([interpolation_clips(every=every),
+                          BouncingShapes(n_slow, frames=2 * every + 1, seed=seed, speed=SLOW_SPEED)])
+
 # %% ../nbs/13_interpolation.ipynb #22a2655f
-def train_interpolation(out_dir: str | os.PathLike, *, base: ContextLDM | None = None, vae: AutoencoderKL | None = None,
-                        config: TrainConfig | None = None, every: int = 4, clips: Dataset | None = None,
-                        high_noise: float = 0.5, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
+def train_interpolation(out_dir: str | os.PathLike, *, stage: str = "all", base: ContextLDM | None = None,
+                        vae: AutoencoderKL | None = None, config: TrainConfig | None = None, every: int = 4,
+                        clips: Dataset | None = None, high_noise: float = 0.5,
+                        ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
                         device: str | torch.device = "cpu", time_limit: float | None = None):
-    """Train `interpolation_model(base)` with `context_loss(interpolation_masks(every))` on `clips` (default
-    `interpolation_clips(every=every)`) and save what it trained to `out_dir`. Resumable from `ckpt_dir`;
-    `time_limit` (seconds) stops at a checkpoint. Returns the `ContextLDM` and the `TrainResult`."""
-    config = check_type(config, "config", (TrainConfig, type(None))) or INTERPOLATION_TRAINING
-    device = as_device(device)
+    """Train with `context_loss(interpolation_masks(every))` and save what is trained to `out_dir`. `stage='all'`:
+    `interpolation_model(base)`, `INTERPOLATION_TRAINING` on `interpolation_clips(every=every)`; `stage='slow'`: the
+    first stage's model at `out_dir` (on `base`), `INTERPOLATION_SLOW_TRAINING` on `slow_clips(every)`. `config` and
+    `clips` replace those defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns
+    the `ContextLDM` and the `TrainResult`."""
+    check_choice(stage, "stage", ("all", "slow"))
+    default = INTERPOLATION_TRAINING if stage == "all" else INTERPOLATION_SLOW_TRAINING
+    config = check_type(config, "config", (TrainConfig, type(None))) or default
+    device, start = as_device(device), base
+    if stage == "slow":
+        try:
+            start = load_interpolation(out_dir, base=base)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"out_dir: {out_dir} holds no first-stage model; train stage='all' "
+                                    "first") from None
     seed_everything(config.seed)
-    vae, ldm = vae or load_autoencoder(), interpolation_model(base)
-    data = LatentClips(vae.to(device), clips if clips is not None else interpolation_clips(every=every))
+    vae, ldm = vae or load_autoencoder(), interpolation_model(start)
+    if clips is None:
+        clips = interpolation_clips(every=every) if stage == "all" else slow_clips(every)
+    data = LatentClips(vae.to(device), clips)
     result = fit(ldm, context_loss(interpolation_masks(every), high_noise=high_noise), data, config, ckpt_dir=ckpt_dir,
                  device=device, progress=progress, collate_fn=_collate, time_limit=time_limit)
     if result.ema is not None:
