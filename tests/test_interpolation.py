@@ -175,6 +175,9 @@ def test_interpolation_checkpoints_round_trip_and_refuse_what_does_not_fit(tmp_p
         save_interpolation(again, tmp_path / "none")
 
 
+from videoldm_ref.interpolation import slow_clips, train_interpolation  # noqa: E402
+
+
 @pytest.mark.parametrize("call,exc,match", [
     (lambda m: interpolate_passes(m, torch.zeros(1, 4, 3, 8, 8), ["a"], passes=0), ValueError, "passes"),
     (lambda m: two_pass_metrics(m, "vae", []), TypeError, "vae"),
@@ -182,6 +185,9 @@ def test_interpolation_checkpoints_round_trip_and_refuse_what_does_not_fit(tmp_p
      "keyframes"),
     (lambda m: interpolate_to_file(m, build_vae("tiny"), torch.zeros(1, 4, 3, 8, 8), "a", "x.gif"), ValueError, "path"),
     (lambda m: interpolation_model("prediction"), TypeError, "base"),
+    (lambda m: slow_clips(n_slow=0), ValueError, "n_slow"),
+    (lambda m: slow_clips(every=1), ValueError, "every"),
+    (lambda m: train_interpolation("unused", stage="fast"), ValueError, "stage"),
 ])
 def test_more_bad_input_is_refused_by_name(tiny, call, exc, match):
     with pytest.raises(exc, match=match):
