@@ -238,3 +238,53 @@ def test_the_shipped_upsamplers_keep_to_their_input():
         out = upsample_clip(model, low, num_steps=2, generator=0)
         assert psnr(downsample(out), low) > 35                           # an untrained model: far below
         assert psnr(out, truth) > psnr(bicubic(low), truth) - 1.5
+
+
+def test_the_slow_stage_trains_only_the_temporal_layers_of_the_video_upsampler_at_out_dir(tmp_path):
+    from videoldm_ref.context import BouncingShapes
+    from videoldm_ref.image_ldm import load_image_ldm
+    from videoldm_ref.train import TrainConfig
+    from videoldm_ref.upsampler import train_upsampler
+    torch.manual_seed(0)
+    save_upsampler(Upsampler(build_upsampler_unet("demo"), load_image_ldm().text_encoder).to_video(), tmp_path)
+    before = load_upsampler(tmp_path).unet.state_dict()
+    config = TrainConfig(steps=2, batch_size=1, lr=1e-3, warmup=0, ema_decay=None)
+    train_upsampler(tmp_path, stage="slow", config=config, clips=BouncingShapes(2, frames=2, size=64), progress=False)
+    after = load_upsampler(tmp_path).unet.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(".temporal." in k or ".blend." in k for k in changed)
+    with pytest.raises(FileNotFoundError, match="out_dir: .* holds no video upsampler"):
+        train_upsampler(tmp_path / "nothing", stage="slow", config=config)
+
+
+def test_slow_clip_sources_check_their_input():
+    from videoldm_ref.context import BouncingShapes
+    from videoldm_ref.upsampler import FirstFrames, StillClips, slow_highres_clips, train_upsampler
+    clips = BouncingShapes(2, frames=3, size=64)
+    for call, error, match in [
+        (lambda: FirstFrames(clips, 0), ValueError, "frames"),
+        (lambda: FirstFrames(clips, 4)[0], ValueError, "frames: clip 0 of source has 3 frames"),
+        (lambda: FirstFrames([1, 2], 2), TypeError, "source"),
+        (lambda: StillClips("clips"), TypeError, "source"),
+        (lambda: StillClips(clips)[2], IndexError, "out of range"),
+        (lambda: slow_highres_clips(0), ValueError, "n"),
+        (lambda: slow_highres_clips(frames=1), ValueError, "frames"),
+        (lambda: train_upsampler("unused", stage="fast"), ValueError, "stage"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+    assert torch.equal(FirstFrames(clips, 2)[1]["video"], clips[1]["video"][:, :2])
+
+
+def test_clean_estimate_error_is_the_same_for_a_video_upsampler_at_initialisation_and_follows_its_seed(tiny):
+    from videoldm_ref.upsampler import clean_estimate_error
+    batch = dict(hr=torch.rand(2, 3, 4, 32, 32) * 2 - 1, low=torch.rand(2, 3, 4, 8, 8) * 2 - 1)
+    image = clean_estimate_error(tiny, batch, 300)
+    assert image > 0 and clean_estimate_error(tiny.to_video(), batch, 300) == pytest.approx(image, rel=1e-5)
+    assert clean_estimate_error(tiny, batch, 300) == image != clean_estimate_error(tiny, batch, 300, seed=1)
+    assert clean_estimate_error(tiny, batch, 10) < clean_estimate_error(tiny, batch, 900)   # less noise, less error
+    for bad, match in [(dict(t=1000), "t: expected"), (dict(t=-1), "t: expected")]:
+        with pytest.raises(ValueError, match=match):
+            clean_estimate_error(tiny, batch, **bad)
+    with pytest.raises(TypeError, match="model"):
+        clean_estimate_error(tiny.unet, batch, 10)

@@ -229,9 +229,10 @@ def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
 
 
 def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
-    "Both stages: the image upsampler, then its temporal layers."
-    from videoldm_ref.upsampler import IMAGE_UPSAMPLER_TRAINING, VIDEO_UPSAMPLER_TRAINING, train_upsampler
-    stages = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING}
+    "The three stages: the image upsampler, then its temporal layers, then those with slow and still clips added."
+    from videoldm_ref.upsampler import (IMAGE_UPSAMPLER_TRAINING, UPSAMPLER_SLOW_TRAINING, VIDEO_UPSAMPLER_TRAINING,
+                                        train_upsampler)
+    stages = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING, "slow": UPSAMPLER_SLOW_TRAINING}
     return _train_stages(train_upsampler, stages, out, ckpt_dir, device, minutes)
 
 

@@ -25,7 +25,7 @@ from .context import BouncingShapes
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
                                check_index, load_pretrained, make_generator, named_config, seed_everything)
 from .data import CameraMotion, ClipDataset, VideoList, data_samples_dir, load_sample_clip
-from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, q_sample
+from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, q_sample, to_x0_eps
 from .image_ldm import DEMO_DIFFUSION, WordTextEncoder, load_image_ldm, sampling_settings
 from .media import VideoWriter
 from .metrics import flicker, frame_features, frechet_distance, psnr
@@ -34,10 +34,11 @@ from .video_unet import VideoUNet, from_temporal, per_frame, save_temporal
 
 # %% auto #0
 __all__ = ['UPSAMPLER_UNETS', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG', 'IMAGE_UPSAMPLER_TRAINING',
-           'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_TEMPORAL', 'build_upsampler_unet', 'to_depth', 'from_depth',
-           'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches',
-           'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video', 'upsample_to_file',
-           'save_upsampler', 'load_upsampler', 'train_upsampler', 'clip_features', 'boundary_steps', 'upsampler_scores',
+           'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING', 'UPSAMPLER_TEMPORAL', 'build_upsampler_unet',
+           'to_depth', 'from_depth', 'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'highres_clips',
+           'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video',
+           'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips',
+           'train_upsampler', 'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores',
            'heldout_highres', 'measure_upsamplers', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
@@ -444,11 +445,52 @@ def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
                       low_res=DiffusionConfig(**settings["low_res"]), residual=settings["residual"])
     return model.requires_grad_(False).eval()
 
+# %% ../nbs/14_upsampler.ipynb #4f03b6af
+class FirstFrames(Dataset):
+    "The first `frames` frames of each clip of `source`: a longer clip cut short, so its motion is slower per frame."
+
+    def __init__(self, source: Dataset, frames: int):
+        self.source, self.frames = check_type(source, "source", Dataset), check_int(frames, "frames", min=1)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.source[check_index(i, len(self))])
+        if item["video"].shape[1] < self.frames:
+            raise ValueError(f"frames: clip {i} of source has {item['video'].shape[1]} frames, fewer than {self.frames}")
+        return item | {"video": item["video"][:, :self.frames]}
+
+
+class StillClips(Dataset):
+    "Each clip of `source` frozen on its first frame: nothing moves, so the detail of every frame is the same."
+
+    def __init__(self, source: Dataset):
+        self.source = check_type(source, "source", Dataset)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i: int) -> dict:
+        item = dict(self.source[check_index(i, len(self))])
+        return item | {"video": item["video"][:, :1].expand_as(item["video"]).clone()}
+
+
+def slow_highres_clips(n: int = 500, *, frames: int = 8, seed: int = 7) -> ConcatDataset:
+    """The clips the slow stage adds, at 256x256: `n` bouncing shapes at 0.002-0.01 frame widths a frame (0.5 to 2.5
+    pixels), `n` camera moves 4 times slower than `highres_clips`' (the first `frames` of `4 frames`), and every clip
+    of `highres_clips(frames=frames, n_synthetic=n, seed=seed)` frozen (`StillClips`)."""
+    n, frames = check_int(n, "n", min=1), check_int(frames, "frames", min=2)
+    return ConcatDataset([BouncingShapes(n, frames=frames, size=256, seed=seed, speed=(0.002, 0.01)),
+                          FirstFrames(CameraMotion(n, frames=4 * frames, size=256, seed=seed), frames),
+                          StillClips(highres_clips(frames=frames, n_synthetic=n, seed=seed))])
+
 # %% ../nbs/14_upsampler.ipynb #034452f9
 IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=5000, batch_size=16, lr=5e-4, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=250)
 VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=4000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=100)
+UPSAMPLER_SLOW_TRAINING = dataclasses.replace(VIDEO_UPSAMPLER_TRAINING, steps=1000, seed=1, ema_decay=0.995)
 UPSAMPLER_TEMPORAL = {}                  # the shipped video upsampler's temporal layers: VideoUNet's defaults
 
 
@@ -460,18 +502,30 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
     `stage='image'`: a fresh image upsampler on single frames (default `highres_clips(frames=1, n_synthetic=2000)`).
     `stage='video'`: the image upsampler at `out_dir` gets temporal layers and only they train, on 8-frame clips
     (default `highres_clips(frames=8)`), with `temporal` settings for `VideoUNet` (default `UPSAMPLER_TEMPORAL`).
+    `stage='slow'`: the video upsampler at `out_dir` trains its temporal layers on with `UPSAMPLER_SLOW_TRAINING`, on
+    the video stage's clips and `slow_highres_clips()`.
     Resumable from `ckpt_dir`. Returns the `Upsampler` and the `TrainResult`."""
-    check_choice(stage, "stage", ("image", "video"))
-    default = IMAGE_UPSAMPLER_TRAINING if stage == "image" else VIDEO_UPSAMPLER_TRAINING
+    check_choice(stage, "stage", ("image", "video", "slow"))
+    default = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING,
+               "slow": UPSAMPLER_SLOW_TRAINING}[stage]
     config = check_type(config, "config", (TrainConfig, type(None))) or default
     seed_everything(config.seed)
     if stage == "image":
         model = Upsampler.build("demo")
         clips = clips if clips is not None else highres_clips(frames=1, n_synthetic=2000, seed=config.seed)
-    else:
+    elif stage == "video":
         temporal = check_type(temporal, "temporal", (dict, type(None)))
         model = load_upsampler(out_dir, video=False).to_video(**(UPSAMPLER_TEMPORAL if temporal is None else temporal))
         clips = clips if clips is not None else highres_clips(frames=8, seed=config.seed)
+    else:
+        try:
+            model = load_upsampler(out_dir)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"out_dir: {out_dir} holds no video upsampler; train stage='video' first") from None
+        for p in model.unet.temporal_parameters():
+            p.requires_grad_(True)
+        clips = clips if clips is not None else ConcatDataset([highres_clips(frames=8, seed=config.seed),
+                                                               slow_highres_clips()])
     data = PatchClips(clips, patch=patch, seed=config.seed)
     result = fit(model, upsampler_loss(), data, config, ckpt_dir=ckpt_dir, device=as_device(device),
                  progress=progress, collate_fn=collate_patches, time_limit=time_limit)
@@ -479,6 +533,25 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
         result.ema.copy_to([p for p in model.parameters() if p.requires_grad])
     save_upsampler(model.cpu(), out_dir)
     return model.eval(), result
+
+# %% ../nbs/14_upsampler.ipynb #524b28bf
+@torch.no_grad()
+def clean_estimate_error(model: Upsampler, batch: dict, t: int, *, noise_level: int = 20, seed: int = 0) -> float:
+    """The mean squared error of `model`'s clean estimate of what it denoises (the residual over bicubic, or the
+    frames) for `batch` (from `collate_patches`: `hr (B, 3, T, H, W)` and `low`) noised to step `t`. The noise of the
+    low-res input and of the target comes from `seed`: models compared at one seed see the same noise."""
+    check_type(model, "model", Upsampler)
+    t = check_int(t, "t", min=0, max=model.schedule.num_steps - 1)
+    hr, low = batch["hr"], batch["low"]
+    b, g = hr.shape[0], torch.Generator().manual_seed(seed)
+    level = torch.full((b,), noise_level)
+    noisy_low = model.augment(low, level, g)
+    target = hr - model.base(low, hr.shape[-2:])
+    noise, tt = torch.randn(target.shape, generator=g), torch.full((b,), t)
+    x_t = q_sample(target, tt, noise, model.schedule)
+    pred = model(x_t, tt, noisy_low, level, model.text_encoder([""] * b))
+    x0, _ = to_x0_eps(pred, x_t, tt, model.schedule, model.diffusion.prediction_type)
+    return ((x0 - target) ** 2).mean().item()
 
 # %% ../nbs/14_upsampler.ipynb #bc5016c8
 def clip_features(videos: torch.Tensor) -> torch.Tensor:
