@@ -288,3 +288,9 @@ def test_clean_estimate_error_is_the_same_for_a_video_upsampler_at_initialisatio
             clean_estimate_error(tiny, batch, **bad)
     with pytest.raises(TypeError, match="model"):
         clean_estimate_error(tiny.unet, batch, 10)
+    with pytest.raises(ValueError, match="batch: expected a dict with 'hr' and 'low'"):
+        clean_estimate_error(tiny, {"hr": batch["hr"]}, 10)
+    with pytest.raises(ValueError, match=r"batch\['hr'\]"):
+        clean_estimate_error(tiny, dict(batch, hr=batch["hr"][0]), 10)
+    with pytest.raises(ValueError, match=r"batch\['low'\]: expected the clips and frames"):
+        clean_estimate_error(tiny, dict(batch, low=batch["low"][:, :, :2]), 10)

@@ -542,7 +542,12 @@ def clean_estimate_error(model: Upsampler, batch: dict, t: int, *, noise_level: 
     low-res input and of the target comes from `seed`: models compared at one seed see the same noise."""
     check_type(model, "model", Upsampler)
     t = check_int(t, "t", min=0, max=model.schedule.num_steps - 1)
-    hr, low = batch["hr"], batch["low"]
+    if not isinstance(batch, dict) or not {"hr", "low"} <= set(batch):
+        raise ValueError(f"batch: expected a dict with 'hr' and 'low' (from collate_patches), got {type(batch).__name__}")
+    hr, low = (check_tensor(batch[k], f"batch['{k}']", ndim=5, floating=True) for k in ("hr", "low"))
+    if low.shape[:3] != hr.shape[:3]:
+        raise ValueError(f"batch['low']: expected the clips and frames of batch['hr'] {tuple(hr.shape[:3])}, got "
+                         f"{tuple(low.shape)}")
     b, g = hr.shape[0], torch.Generator().manual_seed(seed)
     level = torch.full((b,), noise_level)
     noisy_low = model.augment(low, level, g)
