@@ -294,3 +294,59 @@ def test_clean_estimate_error_is_the_same_for_a_video_upsampler_at_initialisatio
         clean_estimate_error(tiny, dict(batch, hr=batch["hr"][0]), 10)
     with pytest.raises(ValueError, match=r"batch\['low'\]: expected the clips and frames"):
         clean_estimate_error(tiny, dict(batch, low=batch["low"][:, :, :2]), 10)
+
+
+def test_mixed_noise_has_unit_variance_and_shares_the_asked_fraction_between_frames():
+    from videoldm_ref.upsampler import mixed_noise
+    g = lambda: torch.Generator().manual_seed(0)
+    assert torch.equal(mixed_noise((2, 3, 4, 8, 8), 0.0, g()), torch.randn(2, 3, 4, 8, 8, generator=g()))
+    for shared in (0.3, 0.8, 1.0):
+        n = mixed_noise((16, 3, 6, 32, 32), shared, g())
+        frames = n.transpose(1, 2).flatten(2)                              # (B, T, pixels)
+        corr = torch.corrcoef(torch.stack([frames[:, 0].flatten(), frames[:, 5].flatten()]))[0, 1]
+        assert abs(n.var().item() - 1) < 0.02 and abs(corr.item() - shared) < 0.02
+    common = torch.randn(2, 3, 1, 8, 8)
+    n = mixed_noise((2, 3, 4, 8, 8), 1.0, g(), common=common)
+    assert torch.allclose(n, common.expand_as(n))
+    for kwargs, match in [(dict(shape=(2, 3, 8, 8)), "shape"), (dict(shared=1.5), "shared"), (dict(shared=-0.1), "shared"),
+                          (dict(common=torch.randn(2, 3, 2, 8, 8)), "common")]:
+        with pytest.raises(ValueError, match=match):
+            mixed_noise(**{"shape": (2, 3, 4, 8, 8), "shared": 0.5} | kwargs)
+
+
+def test_shared_noise_is_kept_by_the_model_and_spans_every_window(tiny, text, tmp_path):
+    "Frames that share all their noise and their low-res frame come out alike, across windows too; saved and loaded."
+    still = (torch.rand(1, 3, 1, 8, 8) * 2 - 1).expand(-1, -1, 8, -1, -1)
+    spread = lambda v: (v - v[:, :, :1]).abs().max().item()
+    kw = dict(num_steps=2, noise_level=0, generator=0)
+    assert spread(upsample_clip(tiny, still, **kw)) > 1                    # independent noise: frames differ
+    assert spread(upsample_clip(tiny, still, shared_noise=1.0, **kw)) < 0.1  # left: the low-res input's own noise
+    model = Upsampler(build_upsampler_unet("tiny"), text, shared_noise=1.0)
+    model.unet.load_state_dict(tiny.unet.state_dict())
+    windows = torch.cat(list(upsample_video(model, still, window=4, overlap=0, **kw)), 2)
+    assert spread(windows) < 0.1                                           # the default: the model's, in each window
+    video = Upsampler(VideoUNet.from_unet2d(model.unet), text, shared_noise=1.0)
+    save_upsampler(video, tmp_path, dtype=None)
+    assert load_upsampler(tmp_path, text_encoder=text).shared_noise == 1.0
+    assert load_upsampler(tmp_path, video=False, text_encoder=text).shared_noise == 0     # frame by frame: independent
+    with pytest.raises(ValueError, match="shared_noise"):
+        Upsampler(build_upsampler_unet("tiny"), text, shared_noise=2)
+    with pytest.raises(ValueError, match="shared_noise"):
+        upsample_clip(tiny, still, shared_noise=-1, **kw)
+
+
+def test_the_shared_stage_trains_with_shared_noise_and_keeps_it(tmp_path):
+    from videoldm_ref.context import BouncingShapes
+    from videoldm_ref.image_ldm import load_image_ldm
+    from videoldm_ref.train import TrainConfig
+    from videoldm_ref.upsampler import UPSAMPLER_SHARED_NOISE, train_upsampler
+    torch.manual_seed(0)
+    save_upsampler(Upsampler(build_upsampler_unet("demo"), load_image_ldm().text_encoder).to_video(), tmp_path)
+    config = TrainConfig(steps=2, batch_size=1, lr=1e-3, warmup=0, ema_decay=None)
+    clips = BouncingShapes(2, frames=2, size=64)
+    model, _ = train_upsampler(tmp_path, stage="shared", config=config, clips=clips, progress=False)
+    assert model.shared_noise == load_upsampler(tmp_path).shared_noise == UPSAMPLER_SHARED_NOISE > 0
+    model, _ = train_upsampler(tmp_path, stage="shared", config=config, clips=clips, shared_noise=0.25, progress=False)
+    assert load_upsampler(tmp_path).shared_noise == 0.25
+    with pytest.raises(ValueError, match="shared_noise: only stage='shared'"):
+        train_upsampler(tmp_path, stage="slow", shared_noise=0.5)

@@ -229,10 +229,12 @@ def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
 
 
 def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
-    "The three stages: the image upsampler, then its temporal layers, then those with slow and still clips added."
-    from videoldm_ref.upsampler import (IMAGE_UPSAMPLER_TRAINING, UPSAMPLER_SLOW_TRAINING, VIDEO_UPSAMPLER_TRAINING,
-                                        train_upsampler)
-    stages = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING, "slow": UPSAMPLER_SLOW_TRAINING}
+    """The four stages: the image upsampler, then its temporal layers, then those with slow and still clips added, then
+    with the diffusion noise partly shared by the frames."""
+    from videoldm_ref.upsampler import (IMAGE_UPSAMPLER_TRAINING, UPSAMPLER_SHARED_TRAINING, UPSAMPLER_SLOW_TRAINING,
+                                        VIDEO_UPSAMPLER_TRAINING, train_upsampler)
+    stages = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING, "slow": UPSAMPLER_SLOW_TRAINING,
+              "shared": UPSAMPLER_SHARED_TRAINING}
     return _train_stages(train_upsampler, stages, out, ckpt_dir, device, minutes)
 
 

@@ -34,12 +34,13 @@ from .video_unet import VideoUNet, from_temporal, per_frame, save_temporal
 
 # %% auto #0
 __all__ = ['UPSAMPLER_UNETS', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG', 'IMAGE_UPSAMPLER_TRAINING',
-           'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING', 'UPSAMPLER_TEMPORAL', 'build_upsampler_unet',
-           'to_depth', 'from_depth', 'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'highres_clips',
-           'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video',
-           'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips',
-           'train_upsampler', 'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores',
-           'heldout_highres', 'measure_upsamplers', 'noise_level_study']
+           'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING', 'UPSAMPLER_SHARED_TRAINING', 'UPSAMPLER_SHARED_NOISE',
+           'UPSAMPLER_TEMPORAL', 'build_upsampler_unet', 'to_depth', 'from_depth', 'resize_frames', 'downsample',
+           'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches', 'mixed_noise', 'upsampler_loss',
+           'upsample_clip', 'upsample_windows', 'upsample_video', 'upsample_to_file', 'save_upsampler',
+           'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips', 'train_upsampler',
+           'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores', 'heldout_highres',
+           'measure_upsamplers', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
 UPSAMPLER_UNETS = {
@@ -175,11 +176,12 @@ class Upsampler(_LowResConditioning, nn.Module):
     the high-resolution frames given the noise-augmented low-resolution ones, enlarged to their size and stacked on
     channels; the augmentation level is the UNet's class label. `unshuffle` stacks r x r pixel blocks on channels
     first (`to_depth`), so the UNet works at 1/r of the size. `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w),
-    level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`."""
+    level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`. `shared_noise`: the fraction of the diffusion noise's variance
+    that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames."""
 
     def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
                  diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
-                 low_res: DiffusionConfig | None = None, residual: bool = False):
+                 low_res: DiffusionConfig | None = None, residual: bool = False, shared_noise: float = 0.0):
         super().__init__()
         self.unet = check_type(unet, "unet", (UNet2DConditionModel, VideoUNet))
         self.text_encoder = check_type(text_encoder, "text_encoder", WordTextEncoder).requires_grad_(False)
@@ -192,6 +194,7 @@ class Upsampler(_LowResConditioning, nn.Module):
         self.max_noise_level = check_int(max_noise_level, "max_noise_level", min=0,
                                          max=self.low_schedule.num_steps - 1)
         self.residual = check_type(residual, "residual", bool)
+        self.shared_noise = check_float(shared_noise, "shared_noise", min=0, max=1)
         if self.residual and self.channels != 3:
             raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
                              f"{self.channels} channels (a latent upsampler): use residual=False")
@@ -214,7 +217,7 @@ class Upsampler(_LowResConditioning, nn.Module):
 
     def settings(self) -> dict:
         return dict(unshuffle=self.unshuffle, max_noise_level=self.max_noise_level,
-                    low_res=dataclasses.asdict(self.low_res), residual=self.residual)
+                    low_res=dataclasses.asdict(self.low_res), residual=self.residual, shared_noise=self.shared_noise)
 
     def to_video(self, **temporal_config) -> "Upsampler":
         "The video upsampler: this one's UNet wrapped by `VideoUNet.from_unet2d`, only its temporal layers to train."
@@ -281,9 +284,29 @@ def collate_patches(items: Sequence[dict]) -> dict:
                 caption=[it["caption"] for it in items])
 
 # %% ../nbs/14_upsampler.ipynb #78eb8065
+def mixed_noise(shape: Sequence[int], shared: float = 0.0, generator: torch.Generator | None = None, *,
+                common: torch.Tensor | None = None) -> torch.Tensor:
+    """Standard normal noise of `shape (B, C, T, H, W)` whose frames share a fraction `shared` of its variance:
+    `sqrt(shared) e + sqrt(1 - shared) e_t`, one `e (B, C, 1, H, W)` for all frames (`common`, or drawn after the
+    `e_t`), the mixed noise of PYoCo (Ge et al., 2023). `shared=0` draws exactly `torch.randn(shape)`."""
+    shape = tuple(shape)
+    if len(shape) != 5:
+        raise ValueError(f"shape: expected (B, C, T, H, W), got {shape}")
+    shared = check_float(shared, "shared", min=0, max=1)
+    noise = torch.randn(shape, generator=generator)
+    if shared == 0:
+        return noise
+    if common is None:
+        common = torch.randn(*shape[:2], 1, *shape[3:], generator=generator)
+    elif common.shape != (*shape[:2], 1, *shape[3:]):
+        raise ValueError(f"common: expected {(*shape[:2], 1, *shape[3:])}, one frame for all, got {tuple(common.shape)}")
+    return shared**0.5 * common.to(noise) + (1 - shared)**0.5 * noise
+
+
 def upsampler_loss(p_uncond: float = 0.1):
     """The diffusion loss of an `Upsampler` on `batch['hr'] (B, 3, T, H, W)` given `batch['low']`: each clip's
-    low-res frames noised to a level drawn uniformly from `[0, max_noise_level]`, captions dropped with `p_uncond`."""
+    low-res frames noised to a level drawn uniformly from `[0, max_noise_level]`, captions dropped with `p_uncond`,
+    the diffusion noise shared across frames by the model's `shared_noise`."""
     p_uncond = check_float(p_uncond, "p_uncond", min=0, max=1)
 
     def loss_fn(model, batch, generator):
@@ -294,7 +317,11 @@ def upsampler_loss(p_uncond: float = 0.1):
         drop = torch.rand(len(hr), generator=generator) < p_uncond
         with torch.no_grad():
             tokens = model.text_encoder(["" if d else c for c, d in zip(batch["caption"], drop.tolist())])
-        return diffusion_loss(lambda x, t: model(x, t, low, level, tokens), target, model.schedule,
+        t = noise = None
+        if model.shared_noise > 0:                     # drawn as diffusion_loss draws them: t first, then the noise
+            t = torch.randint(0, model.schedule.num_steps, (len(hr),), generator=generator)
+            noise = mixed_noise(target.shape, model.shared_noise, generator).to(target)
+        return diffusion_loss(lambda x, t: model(x, t, low, level, tokens), target, model.schedule, t=t, noise=noise,
                               generator=generator, prediction_type=model.diffusion.prediction_type)
     return loss_fn
 
@@ -315,10 +342,11 @@ def _check_low(model: Upsampler, low: torch.Tensor, factor: int) -> tuple[int, i
 @torch.no_grad()
 def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] | None = None, *, factor: int = 4,
                   num_steps: int = 4, noise_level: int = 20, generator: torch.Generator | int | None = None,
-                  x_T: torch.Tensor | None = None, callback=None) -> torch.Tensor:
+                  x_T: torch.Tensor | None = None, shared_noise: float | None = None, callback=None) -> torch.Tensor:
     """Upsample `low (B, 3, T, h, w)` in [-1, 1] by `factor` in one go: `(B, 3, T, factor h, factor w)`. The low-res
-    frames are noised to `noise_level` first (the same noise for every step). `callback(i, t, x, x0)` sees each step
-    and may change `x` in place (`upsample_video` blends windows that way)."""
+    frames are noised to `noise_level` first (the same noise for every step). The starting noise `x_T` is drawn with
+    `shared_noise` of it common to all frames (default: the model's; `mixed_noise`). `callback(i, t, x, x0)` sees
+    each step and may change `x` in place (`upsample_video` blends windows that way)."""
     h, w = _check_low(model, low, factor)
     b, _, n = low.shape[:3]
     captions = [""] * b if captions is None else list(captions)
@@ -326,8 +354,9 @@ def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] |
         raise ValueError(f"captions: expected {b}, one per video, got {len(captions)}")
     generator = make_generator(generator)
     level = model.check_levels(noise_level, b)
+    shared = model.shared_noise if shared_noise is None else check_float(shared_noise, "shared_noise", min=0, max=1)
     if x_T is None:                                                 # drawn first, as upsample_video draws it
-        x_T = torch.randn(b, model.channels, n, h, w, generator=generator).to(low.device)
+        x_T = mixed_noise((b, model.channels, n, h, w), shared, generator).to(low.device)
     base, low = model.base(low, (h, w)), model.augment(low, level, generator)
     tokens = model.text_encoder(captions)
     model_fn = lambda x, t: model(x, t, low, level, tokens)
@@ -351,18 +380,24 @@ def upsample_video(model: Upsampler, low: torch.Tensor, captions: Sequence[str] 
     Consecutive windows share `overlap` frames: the later window starts them from the same noise and, after every
     denoising step, blends them with the earlier window's at that step (weights falling linearly), so the join is
     made during denoising; memory holds one window and the shared frames' trajectory. `overlap=0`: independent
-    windows. `sampling` goes to `upsample_clip`. The arguments are checked when it is called."""
+    windows. With `shared_noise` (in `sampling`; default the model's), every window mixes in the same common noise.
+    `sampling` goes to `upsample_clip`. The arguments are checked when it is called."""
     _check_low(model, low, factor)
+    shared = sampling.pop("shared_noise", None)
+    sampling["shared_noise"] = model.shared_noise if shared is None else check_float(shared, "shared_noise", min=0, max=1)
     windows = upsample_windows(low.shape[2], window, overlap)
     return _upsample_video(model, low, captions, windows, overlap, factor, make_generator(generator), sampling)
 
 
 def _upsample_video(model, low, captions, windows, overlap, factor, generator, sampling):
     b, _, _, h, w = low.shape
-    prev_noise, prev_path, done = None, None, 0
+    prev_noise, prev_path, done, common = None, None, 0, None
+    if sampling["shared_noise"] > 0:                                # one common noise for every window
+        common = torch.randn(b, model.channels, 1, h * factor, w * factor, generator=generator)
     for k, (start, stop) in enumerate(windows):
         shared = done - start                                       # frames this window shares with the last one
-        noise = torch.randn(b, model.channels, stop - start, h * factor, w * factor, generator=generator).to(low.device)
+        noise = mixed_noise((b, model.channels, stop - start, h * factor, w * factor), sampling["shared_noise"],
+                            generator, common=common).to(low.device)
         if shared:
             noise[:, :, :shared] = prev_noise[:, :, -shared:]
         weights = torch.arange(shared, 0, -1, dtype=noise.dtype).to(low.device).view(1, 1, -1, 1, 1) / (shared + 1)
@@ -430,7 +465,8 @@ def _image_copy(config, state: dict, dtype: torch.dtype | None) -> UNet2DConditi
 def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
                    text_encoder: WordTextEncoder | None = None) -> Upsampler:
     """The shipped upsampler (`data_samples/checkpoints/upsampler`) or the one at `path`: the video upsampler, or with
-    `video=False` the image upsampler it was made from; in float32, eval mode."""
+    `video=False` the image upsampler it was made from (with independent noise in every frame: `shared_noise` is the
+    video upsampler's); in float32, eval mode."""
     path = check_path(path or data_samples_dir() / "checkpoints" / "upsampler", "path", is_dir=True)
     if not (path / UPSAMPLER_CONFIG).is_file():
         raise FileNotFoundError(f"path: no {UPSAMPLER_CONFIG} in {path}: not a folder written by save_upsampler")
@@ -442,7 +478,8 @@ def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
         unet = from_temporal(path / "temporal", unet).float()
     model = Upsampler(unet, text_encoder or load_image_ldm().text_encoder, DiffusionConfig(**settings["diffusion"]),
                       unshuffle=settings["unshuffle"], max_noise_level=settings["max_noise_level"],
-                      low_res=DiffusionConfig(**settings["low_res"]), residual=settings["residual"])
+                      low_res=DiffusionConfig(**settings["low_res"]), residual=settings["residual"],
+                      shared_noise=settings.get("shared_noise", 0.0) if video else 0.0)
     return model.requires_grad_(False).eval()
 
 # %% ../nbs/14_upsampler.ipynb #4f03b6af
@@ -490,24 +527,33 @@ IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=5000, batch_size=16, lr=5e-4, warmu
                                        ema_decay=0.999, ckpt_every=250)
 VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=4000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=100)
-UPSAMPLER_SLOW_TRAINING = dataclasses.replace(VIDEO_UPSAMPLER_TRAINING, steps=1000, seed=1, ema_decay=0.995)
+UPSAMPLER_SLOW_TRAINING = dataclasses.replace(VIDEO_UPSAMPLER_TRAINING, steps=2000, seed=1, ema_decay=0.995)
+UPSAMPLER_SHARED_TRAINING = dataclasses.replace(UPSAMPLER_SLOW_TRAINING, steps=1000)
+UPSAMPLER_SHARED_NOISE = 0.8             # the shipped video upsampler's `shared_noise`
 UPSAMPLER_TEMPORAL = {}                  # the shipped video upsampler's temporal layers: VideoUNet's defaults
 
 
+# %% ../nbs/14_upsampler.ipynb #ca7718d4
 def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config: TrainConfig | None = None,
                     clips: Dataset | None = None, patch: int = 64, ckpt_dir: str | os.PathLike | None = None,
-                    temporal: dict | None = None, progress: bool = True, device: str | torch.device = "cpu",
-                    time_limit: float | None = None):
+                    temporal: dict | None = None, shared_noise: float | None = None, progress: bool = True,
+                    device: str | torch.device = "cpu", time_limit: float | None = None):
     """Train the demo upsampler on `patch` x `patch` crops and save it to `out_dir` (`save_upsampler`).
     `stage='image'`: a fresh image upsampler on single frames (default `highres_clips(frames=1, n_synthetic=2000)`).
     `stage='video'`: the image upsampler at `out_dir` gets temporal layers and only they train, on 8-frame clips
     (default `highres_clips(frames=8)`), with `temporal` settings for `VideoUNet` (default `UPSAMPLER_TEMPORAL`).
     `stage='slow'`: the video upsampler at `out_dir` trains its temporal layers on with `UPSAMPLER_SLOW_TRAINING`, on
-    the video stage's clips and `slow_highres_clips()`.
+    the video stage's clips and `slow_highres_clips()`. `stage='shared'`: the same again with `UPSAMPLER_SHARED_TRAINING`,
+    the diffusion noise now partly shared by the frames of a clip (`shared_noise`, default `UPSAMPLER_SHARED_NOISE`),
+    which the model keeps for sampling.
     Resumable from `ckpt_dir`. Returns the `Upsampler` and the `TrainResult`."""
-    check_choice(stage, "stage", ("image", "video", "slow"))
+    check_choice(stage, "stage", ("image", "video", "slow", "shared"))
     default = {"image": IMAGE_UPSAMPLER_TRAINING, "video": VIDEO_UPSAMPLER_TRAINING,
-               "slow": UPSAMPLER_SLOW_TRAINING}[stage]
+               "slow": UPSAMPLER_SLOW_TRAINING, "shared": UPSAMPLER_SHARED_TRAINING}[stage]
+    if shared_noise is not None and stage != "shared":
+        raise ValueError(f"shared_noise: only stage='shared' takes it, not stage={stage!r}")
+    shared_noise = check_float(UPSAMPLER_SHARED_NOISE if shared_noise is None else shared_noise, "shared_noise",
+                               min=0, max=1)
     config = check_type(config, "config", (TrainConfig, type(None))) or default
     seed_everything(config.seed)
     if stage == "image":
@@ -522,6 +568,7 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
             model = load_upsampler(out_dir)
         except FileNotFoundError:
             raise FileNotFoundError(f"out_dir: {out_dir} holds no video upsampler; train stage='video' first") from None
+        model.shared_noise = shared_noise if stage == "shared" else 0.0
         for p in model.unet.temporal_parameters():
             p.requires_grad_(True)
         clips = clips if clips is not None else ConcatDataset([highres_clips(frames=8, seed=config.seed),
@@ -618,8 +665,9 @@ def _one_noise(model: Upsampler, low: torch.Tensor, seed: int, factor: int = 4) 
 def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[str, list[dict]] | None = None, *,
                        num_steps: int = 4, noise_level: int = 20, window: int = 8, seed: int = 0) -> dict:
     """`upsampler_scores` and the Frechet distance of `clip_features` of 4-frame pieces (`fd`) for bicubic, the image
-    upsampler (and, as a reference, the same with one starting noise for every frame), and the video upsampler
-    without and with 2 frames of overlap, on each part of `parts` (default
+    upsampler (and, as references, the same with one starting noise for every frame, and with the video upsampler's
+    `shared_noise` if it has one), and the video upsampler without and with 2 frames of overlap, on each part of
+    `parts` (default
     `heldout_highres()`), each clip downsampled 4x and upsampled back. Returns `scores` (part -> method -> scores)
     and `side_by_side`, the first clip's frames from each method and the truth, side by side."""
     check_type(image_ups, "image_ups", Upsampler), check_type(video_ups, "video_ups", Upsampler)
@@ -630,10 +678,14 @@ def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[s
         "image upsampler": (lambda low, caps, g: upsample_clip(image_ups, low, caps, generator=g, **sampling), 0),
         "image, one noise": (lambda low, caps, g: upsample_clip(image_ups, low, caps, generator=g,
                                                                 x_T=_one_noise(image_ups, low, g), **sampling), 0),
+        "image, shared noise": (lambda low, caps, g: upsample_clip(image_ups, low, caps, generator=g, **sampling,
+                                                                   shared_noise=video_ups.shared_noise), 0),
         "video, no overlap": (lambda low, caps, g: whole(upsample_video(video_ups, low, caps, window=window, overlap=0,
                                                                         generator=g, **sampling)), 0),
         "video, overlap 2": (lambda low, caps, g: whole(upsample_video(video_ups, low, caps, window=window, overlap=2,
                                                                        generator=g, **sampling)), 2)}
+    if video_ups.shared_noise == 0:
+        del methods["image, shared noise"]
     scores, side = {}, None
     for part, items in (parts or heldout_highres()).items():
         truth, caps = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
