@@ -32,6 +32,7 @@ def test_save_and_load_round_trip(pipe, tmp_path):
     for name in pipe.components:
         a, b = getattr(pipe, name).state_dict(), getattr(again, name).state_dict()
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert again.upsampler.shared_noise == pipe.upsampler.shared_noise > 0          # how it samples, kept too
     assert torch.equal(pipe(CAPTION, **SHORT).frames, again(CAPTION, **SHORT).frames)
     pipe.save_pretrained(folder)                                            # a saved stack may be overwritten
 
