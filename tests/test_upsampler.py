@@ -333,6 +333,8 @@ def test_shared_noise_is_kept_by_the_model_and_spans_every_window(tiny, text, tm
         Upsampler(build_upsampler_unet("tiny"), text, shared_noise=2)
     with pytest.raises(ValueError, match="shared_noise"):
         upsample_clip(tiny, still, shared_noise=-1, **kw)
+    with pytest.raises(ValueError, match="shared_noise"):
+        upsample_video(tiny, still, shared_noise=1.5, **kw)
 
 
 def test_the_shared_stage_trains_with_shared_noise_and_keeps_it(tmp_path):
@@ -350,3 +352,5 @@ def test_the_shared_stage_trains_with_shared_noise_and_keeps_it(tmp_path):
     assert load_upsampler(tmp_path).shared_noise == 0.25
     with pytest.raises(ValueError, match="shared_noise: only stage='shared'"):
         train_upsampler(tmp_path, stage="slow", shared_noise=0.5)
+    with pytest.raises(ValueError, match="shared_noise: expected a number in"):
+        train_upsampler(tmp_path, stage="shared", shared_noise=1.5)
