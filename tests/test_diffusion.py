@@ -4,7 +4,7 @@ from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
                        UNet2DModel)
 
 from videoldm_ref.diffusion import (NoiseSchedule, ddim_sample, ddpm_sample, diffusion_loss, gaussian_eps_model,
-                                    guided, make_timesteps, q_sample, scheduler_sample, to_x0_eps, v_target)
+                                    guided, make_timesteps, mixed_noise, q_sample, scheduler_sample, to_x0_eps, v_target)
 
 DIFFUSERS_NAMES = {"linear": dict(beta_schedule="linear"),
                    "scaled_linear": dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
@@ -210,3 +210,20 @@ def test_diffusion_config_round_trips_through_a_diffusers_scheduler(tmp_path):
         DiffusionConfig.from_scheduler(dict(beta_schedule="sigmoid"))
     with pytest.raises(ValueError, match="prediction_type: 'epsilon' cannot give x0"):
         to_x0_eps(torch.zeros(1, 2), torch.zeros(1, 2), torch.tensor([999]), NoiseSchedule(zero_terminal_snr=True))
+
+
+def test_mixed_noise_has_unit_variance_and_shares_the_asked_fraction_between_frames():
+    g = lambda: torch.Generator().manual_seed(0)
+    assert torch.equal(mixed_noise((2, 3, 4, 8, 8), 0.0, g()), torch.randn(2, 3, 4, 8, 8, generator=g()))
+    for shared in (0.3, 0.8, 1.0):
+        n = mixed_noise((16, 3, 6, 32, 32), shared, g())
+        frames = n.transpose(1, 2).flatten(2)                              # (B, T, pixels)
+        corr = torch.corrcoef(torch.stack([frames[:, 0].flatten(), frames[:, 5].flatten()]))[0, 1]
+        assert abs(n.var().item() - 1) < 0.02 and abs(corr.item() - shared) < 0.02
+    common = torch.randn(2, 3, 1, 8, 8)
+    n = mixed_noise((2, 3, 4, 8, 8), 1.0, g(), common=common)
+    assert torch.allclose(n, common.expand_as(n))
+    for kwargs, match in [(dict(shape=(2, 3, 8, 8)), "shape"), (dict(shared=1.5), "shared"), (dict(shared=-0.1), "shared"),
+                          (dict(common=torch.randn(2, 3, 2, 8, 8)), "common")]:
+        with pytest.raises(ValueError, match=match):
+            mixed_noise(**{"shape": (2, 3, 4, 8, 8), "shared": 0.5} | kwargs)

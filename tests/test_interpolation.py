@@ -42,6 +42,20 @@ def test_twice_goes_8_29_113(tiny):
     assert (once.shape[2], twice.shape[2]) == (29, 113) and torch.equal(twice[:, :, ::16], keys)
 
 
+def test_shared_noise_starts_every_window_from_noise_its_frames_share(tiny, monkeypatch):
+    import videoldm_ref.interpolation as interpolation
+    starts, ddim = [], interpolation.ddim_sample
+    monkeypatch.setattr(interpolation, "ddim_sample", lambda *a, x_T, **kw: starts.append(x_T) or ddim(*a, x_T=x_T, **kw))
+    keys = torch.randn(2, 4, 5, 8, 8)
+    run = lambda **kw: torch.cat(list(interpolate(tiny, keys, ["a", "a"], num_steps=1, generator=0, **kw)), 2)
+    plain, none = run(), run(shared_noise=0.0)
+    assert torch.equal(plain, none)                                     # 0: the independent noise drawn before
+    assert torch.equal(starts[0], torch.randn(starts[0].shape, generator=torch.Generator().manual_seed(0)))
+    starts.clear()
+    assert not torch.equal(run(shared_noise=1.0), plain) and len(starts) == 2        # two windows over 5 keyframes
+    assert all(torch.equal(x, x[:, :, :1].expand_as(x)) and x.std() > 0.5 for x in starts)
+
+
 def test_masks_and_clips():
     m = interpolation_masks(p_none=0.0)(3, 9)
     assert m[0].nonzero().flatten().tolist() == [0, 4, 8] and m.all(0).sum() == 3
@@ -64,6 +78,7 @@ def test_masks_and_clips():
     (lambda m: next(interpolate("ldm", torch.zeros(1, 4, 3, 8, 8), ["a"])), TypeError, "ldm"),
     (lambda m: next(interpolate(m, torch.zeros(1, 4, 8, 8), ["a"])), ValueError, "keyframes"),
     (lambda m: interpolate(m, torch.zeros(1, 4, 1, 8, 8), ["a"]), ValueError, "keyframes"),
+    (lambda m: interpolate(m, torch.zeros(1, 4, 3, 8, 8), ["a"], shared_noise=1.5), ValueError, "shared_noise"),
     (lambda m: interpolation_clips("test"), ValueError, "split"),
     (lambda m: interpolation_clips(real_repeats=0), ValueError, "real_repeats"),
     (lambda m: interpolation_metrics(m, "vae"), TypeError, "vae"),

@@ -296,24 +296,6 @@ def test_clean_estimate_error_is_the_same_for_a_video_upsampler_at_initialisatio
         clean_estimate_error(tiny, dict(batch, low=batch["low"][:, :, :2]), 10)
 
 
-def test_mixed_noise_has_unit_variance_and_shares_the_asked_fraction_between_frames():
-    from videoldm_ref.upsampler import mixed_noise
-    g = lambda: torch.Generator().manual_seed(0)
-    assert torch.equal(mixed_noise((2, 3, 4, 8, 8), 0.0, g()), torch.randn(2, 3, 4, 8, 8, generator=g()))
-    for shared in (0.3, 0.8, 1.0):
-        n = mixed_noise((16, 3, 6, 32, 32), shared, g())
-        frames = n.transpose(1, 2).flatten(2)                              # (B, T, pixels)
-        corr = torch.corrcoef(torch.stack([frames[:, 0].flatten(), frames[:, 5].flatten()]))[0, 1]
-        assert abs(n.var().item() - 1) < 0.02 and abs(corr.item() - shared) < 0.02
-    common = torch.randn(2, 3, 1, 8, 8)
-    n = mixed_noise((2, 3, 4, 8, 8), 1.0, g(), common=common)
-    assert torch.allclose(n, common.expand_as(n))
-    for kwargs, match in [(dict(shape=(2, 3, 8, 8)), "shape"), (dict(shared=1.5), "shared"), (dict(shared=-0.1), "shared"),
-                          (dict(common=torch.randn(2, 3, 2, 8, 8)), "common")]:
-        with pytest.raises(ValueError, match=match):
-            mixed_noise(**{"shape": (2, 3, 4, 8, 8), "shared": 0.5} | kwargs)
-
-
 def test_shared_noise_is_kept_by_the_model_and_spans_every_window(tiny, text, tmp_path):
     "Frames that share all their noise and their low-res frame come out alike, across windows too; saved and loaded."
     still = (torch.rand(1, 3, 1, 8, 8) * 2 - 1).expand(-1, -1, 8, -1, -1)

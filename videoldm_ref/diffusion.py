@@ -18,8 +18,8 @@ from .core import check_alloc, check_choice, check_float, check_int, check_tenso
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PREDICTION_TYPES', 'ModelFn', 'make_betas', 'NoiseSchedule', 'zero_snr_betas', 'q_sample', 'v_target',
-           'to_x0_eps', 'diffusion_loss', 'make_timesteps', 'ddim_sample', 'ddpm_sample', 'guided', 'scheduler_sample',
-           'gaussian_eps_model', 'DiffusionConfig']
+           'to_x0_eps', 'diffusion_loss', 'make_timesteps', 'ddim_sample', 'ddpm_sample', 'mixed_noise', 'guided',
+           'scheduler_sample', 'gaussian_eps_model', 'DiffusionConfig']
 
 # %% ../nbs/03_diffusion.ipynb #307b04d9
 SCHEDULES = {"linear": (1e-4, 0.02), "scaled_linear": (0.00085, 0.012), "cosine": (None, None)}
@@ -235,6 +235,25 @@ def ddpm_sample(model_fn: ModelFn, shape: Sequence[int], schedule: NoiseSchedule
         if callback is not None:
             callback(i, t, x, x0)
     return x
+
+# %% ../nbs/03_diffusion.ipynb #0ccf33b6
+def mixed_noise(shape: Sequence[int], shared: float = 0.0, generator: torch.Generator | None = None, *,
+                common: torch.Tensor | None = None) -> torch.Tensor:
+    """Standard normal noise of `shape (B, C, T, H, W)` whose frames share a fraction `shared` of its variance:
+    `sqrt(shared) e + sqrt(1 - shared) e_t`, one `e (B, C, 1, H, W)` for all frames (`common`, or drawn after the
+    `e_t`), the mixed noise of PYoCo (Ge et al., 2023). `shared=0` draws exactly `torch.randn(shape)`."""
+    shape = tuple(shape)
+    if len(shape) != 5:
+        raise ValueError(f"shape: expected (B, C, T, H, W), got {shape}")
+    shared = check_float(shared, "shared", min=0, max=1)
+    noise = torch.randn(shape, generator=generator)
+    if shared == 0:
+        return noise
+    if common is None:
+        common = torch.randn(*shape[:2], 1, *shape[3:], generator=generator)
+    elif common.shape != (*shape[:2], 1, *shape[3:]):
+        raise ValueError(f"common: expected {(*shape[:2], 1, *shape[3:])}, one frame for all, got {tuple(common.shape)}")
+    return shared**0.5 * common.to(noise) + (1 - shared)**0.5 * noise
 
 # %% ../nbs/03_diffusion.ipynb #aed2fefa
 def guided(model: Callable[..., torch.Tensor], scale: float, cond: dict, uncond: dict) -> ModelFn:

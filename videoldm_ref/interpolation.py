@@ -23,7 +23,7 @@ from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
                                make_generator, seed_everything)
 from .data import ClipDataset, VideoList, data_samples_dir, load_sample_clip
-from .diffusion import ddim_sample
+from .diffusion import ddim_sample, mixed_noise
 from .media import VideoWriter
 from .metrics import flicker, motion_pass_rate
 from .image_ldm import sampling_settings
@@ -62,21 +62,25 @@ def interpolation_windows(keyframes: int, window: int = 3) -> list[tuple[int, in
 # %% ../nbs/13_interpolation.ipynb #d64c3658
 def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str], *, every: int = 4,
                 window: int = 3, num_steps: int = 50, text_scale: float = 3.0, context_scale: float = 1.0,
-                generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+                shared_noise: float = 0.0, generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
     """Fill `every - 1` frames between each pair of `keyframes (B, C, N, h, w)` (latents), window by window: yields
     chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly.
+    Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent).
+    `captions`: the keyframes' own, or empty strings: a caption that contradicts them (another colour) makes the
+    in-between frames follow neither (the word probe below).
     The arguments are checked when it is called, before the first chunk is asked for."""
     check_type(ldm, "ldm", ContextLDM)
     check_tensor(keyframes, "keyframes", ndim=5, floating=True)
     windows = interpolation_windows(keyframes.shape[2], window)
     return _interpolate(ldm, keyframes, captions, check_int(every, "every", min=2), window, windows,
                         num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,
+                        shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1),
                         generator=make_generator(generator))
 
 
 # Not decorated with torch.no_grad(): its wrapper of a generator holds the chunk last yielded (ddim_sample has it)
 def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
-                 generator):
+                 shared_noise, generator):
     b, c, _, h, w = keyframes.shape
     yield keyframes[:, :, :1]
     for start, first in windows:
@@ -86,7 +90,8 @@ def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps,
         ctx = torch.zeros(b, c, (k - 1) * every + 1, h, w, dtype=keyframes.dtype, device=keyframes.device)
         ctx[:, :, ::every] = keys
         model_fn = context_guided(ldm, captions, ctx, mask, text_scale=text_scale, context_scale=context_scale)
-        z = ddim_sample(model_fn, ctx.shape, ldm.schedule, generator=generator, device=ctx.device,
+        x_T = mixed_noise(ctx.shape, shared_noise, generator).to(ctx.device)   # torch.randn when not shared
+        z = ddim_sample(model_fn, ctx.shape, ldm.schedule, generator=generator, x_T=x_T, device=ctx.device,
                         **sampling_settings(ldm, num_steps))
         z[:, :, ::every] = keys
         yield z[:, :, (first - start - 1) * every + 1:]

@@ -25,7 +25,7 @@ from .context import BouncingShapes
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
                                check_index, load_pretrained, make_generator, named_config, seed_everything)
 from .data import CameraMotion, ClipDataset, VideoList, data_samples_dir, load_sample_clip
-from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, q_sample, to_x0_eps
+from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, mixed_noise, q_sample, to_x0_eps
 from .image_ldm import DEMO_DIFFUSION, WordTextEncoder, load_image_ldm, sampling_settings
 from .media import VideoWriter
 from .metrics import flicker, frame_features, frechet_distance, psnr
@@ -36,11 +36,10 @@ from .video_unet import VideoUNet, from_temporal, per_frame, save_temporal
 __all__ = ['UPSAMPLER_UNETS', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG', 'IMAGE_UPSAMPLER_TRAINING',
            'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING', 'UPSAMPLER_SHARED_TRAINING', 'UPSAMPLER_SHARED_NOISE',
            'UPSAMPLER_TEMPORAL', 'build_upsampler_unet', 'to_depth', 'from_depth', 'resize_frames', 'downsample',
-           'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches', 'mixed_noise', 'upsampler_loss',
-           'upsample_clip', 'upsample_windows', 'upsample_video', 'upsample_to_file', 'save_upsampler',
-           'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips', 'train_upsampler',
-           'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores', 'heldout_highres',
-           'measure_upsamplers', 'noise_level_study']
+           'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip',
+           'upsample_windows', 'upsample_video', 'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames',
+           'StillClips', 'slow_highres_clips', 'train_upsampler', 'clean_estimate_error', 'clip_features',
+           'boundary_steps', 'upsampler_scores', 'heldout_highres', 'measure_upsamplers', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
 UPSAMPLER_UNETS = {
@@ -284,25 +283,6 @@ def collate_patches(items: Sequence[dict]) -> dict:
                 caption=[it["caption"] for it in items])
 
 # %% ../nbs/14_upsampler.ipynb #78eb8065
-def mixed_noise(shape: Sequence[int], shared: float = 0.0, generator: torch.Generator | None = None, *,
-                common: torch.Tensor | None = None) -> torch.Tensor:
-    """Standard normal noise of `shape (B, C, T, H, W)` whose frames share a fraction `shared` of its variance:
-    `sqrt(shared) e + sqrt(1 - shared) e_t`, one `e (B, C, 1, H, W)` for all frames (`common`, or drawn after the
-    `e_t`), the mixed noise of PYoCo (Ge et al., 2023). `shared=0` draws exactly `torch.randn(shape)`."""
-    shape = tuple(shape)
-    if len(shape) != 5:
-        raise ValueError(f"shape: expected (B, C, T, H, W), got {shape}")
-    shared = check_float(shared, "shared", min=0, max=1)
-    noise = torch.randn(shape, generator=generator)
-    if shared == 0:
-        return noise
-    if common is None:
-        common = torch.randn(*shape[:2], 1, *shape[3:], generator=generator)
-    elif common.shape != (*shape[:2], 1, *shape[3:]):
-        raise ValueError(f"common: expected {(*shape[:2], 1, *shape[3:])}, one frame for all, got {tuple(common.shape)}")
-    return shared**0.5 * common.to(noise) + (1 - shared)**0.5 * noise
-
-
 def upsampler_loss(p_uncond: float = 0.1):
     """The diffusion loss of an `Upsampler` on `batch['hr'] (B, 3, T, H, W)` given `batch['low']`: each clip's
     low-res frames noised to a level drawn uniformly from `[0, max_noise_level]`, captions dropped with `p_uncond`,
