@@ -5,7 +5,7 @@
 # Then the object's distance from its true path and the noise of its steps, at the in-between frames.
 # With DRAWS=K > 1, K noises (seeds 0..K-1) and also the path averaged over them: errors that the noise makes shrink
 # about as 1/sqrt(K) in the average; a model's bias stays.
-# usage: precision.py N T [T ...]   (env THREADS, default 2; OUT: a json file; DRAWS, default 1)
+# usage: precision.py N T [T ...]   (env THREADS, default 2; OUT: a json file; DRAWS, default 1; MODEL: a checkpoint)
 import json, os, sys, torch, numpy as np
 from videoldm_ref.interpolation import load_interpolation, long_heldout
 from videoldm_ref.autoencoder import load_autoencoder, encode_video, decode_video
@@ -15,7 +15,7 @@ from videoldm_ref.metrics import motion_check
 
 torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 n, steps = int(sys.argv[1]), [int(t) for t in sys.argv[2:]]
-vae, ldm, long = load_autoencoder(), load_interpolation(), long_heldout()[:n]
+vae, ldm, long = load_autoencoder(), load_interpolation(os.environ.get("MODEL")), long_heldout()[:n]
 truth, captions = torch.stack([it["video"][:, :33] for it in long]), [it["caption"] for it in long]
 z0 = encode_video(vae, truth)
 b, c, T, h, w = z0.shape
