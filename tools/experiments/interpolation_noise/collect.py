@@ -17,6 +17,8 @@ out = dict(two_passes=sampling,
            fine_tunes={"+600 steps, noise steps as before (control)":
                            json.loads((b / "probe_low0.5.json").read_text())["0.0"],
                        "+600 steps, noise steps uniform": json.loads((b / "probe_low0.0.json").read_text())["0.0"]},
+           guidance={f"context guidance s={s}": json.loads((b / f"probe_scale{s}.json").read_text())["0.0"]
+                     for s in (1, 3)},
            one_pass_table=json.loads((b / "one_pass_shared.json").read_text()))
 Path("nbs/results/interpolation_wobble.json").write_text(json.dumps(out, indent=1))
 print(json.dumps(out)[:400])
