@@ -66,8 +66,8 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
     """Fill `every - 1` frames between each pair of `keyframes (B, C, N, h, w)` (latents), window by window: yields
     chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly.
     Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent).
-    `captions`: the keyframes' own, or empty strings: a caption that contradicts them (another colour) makes the
-    in-between frames follow neither (the word probe below).
+    `captions`: the keyframes' own, or empty strings: with a caption that contradicts them (another colour) the
+    in-between frames lose the keyframes' object (`13_interpolation`, "A probe: change one word").
     The arguments are checked when it is called, before the first chunk is asked for."""
     check_type(ldm, "ldm", ContextLDM)
     check_tensor(keyframes, "keyframes", ndim=5, floating=True)
