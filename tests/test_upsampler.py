@@ -141,6 +141,34 @@ def test_a_residual_upsampler_adds_to_bicubic(text):
     assert torch.allclose(out, bicubic(low), atol=1e-5)
 
 
+def test_detail_scale_scales_what_is_denoised_and_nothing_else(text, tmp_path):
+    "The residual is denoised times detail_scale and divided back: the frames, the error's units and the file agree."
+    from videoldm_ref.upsampler import clean_estimate_error
+    hr, low = torch.rand(1, 3, 2, 32, 32) * 2 - 1, torch.rand(1, 3, 2, 8, 8) * 2 - 1
+    torch.manual_seed(0)
+    plain = Upsampler(build_upsampler_unet("tiny"), text, residual=True)
+    scaled = Upsampler(build_upsampler_unet("tiny"), text, residual=True, detail_scale=10.0)
+    base = plain.base(low, (32, 32))
+    assert torch.allclose(scaled.target(hr, low), 10 * plain.target(hr, low))
+    assert torch.allclose(scaled.finish(scaled.target(hr, low), base), hr, atol=1e-6)
+    for m in (plain, scaled):
+        with torch.no_grad():
+            m.unet.conv_out.weight.zero_(), m.unet.conv_out.bias.zero_()           # v = 0: at t = T, x0 = 0
+    batch = dict(hr=hr, low=low)
+    residual = ((hr - base) ** 2).mean().item()                          # the error of x0 = 0, in the frames' units
+    assert clean_estimate_error(plain, batch, 999) == pytest.approx(residual, rel=1e-5)
+    assert clean_estimate_error(scaled, batch, 999) == pytest.approx(residual, rel=1e-5)
+    save_upsampler(scaled, tmp_path / "s")
+    assert load_upsampler(tmp_path / "s", video=False, text_encoder=text).detail_scale == 10.0
+    settings = json.loads((tmp_path / "s" / "upsampler_config.json").read_text())
+    del settings["detail_scale"]                                        # a folder written before detail_scale
+    (tmp_path / "s" / "upsampler_config.json").write_text(json.dumps(settings))
+    assert load_upsampler(tmp_path / "s", video=False, text_encoder=text).detail_scale == 1.0
+    for bad in (0.0, -2.0, float("nan")):
+        with pytest.raises(ValueError, match="detail_scale"):
+            Upsampler(build_upsampler_unet("tiny"), text, residual=True, detail_scale=bad)
+
+
 def test_boundary_steps_mark_the_joins():
     assert boundary_steps(20, 8, 0).nonzero().flatten().tolist() == [7, 15]
     assert boundary_steps(20, 8, 2).nonzero().flatten().tolist() == [5, 6, 7, 11, 12, 13]
@@ -229,7 +257,7 @@ def test_an_interrupted_upsampling_keeps_the_frames_already_written(tiny, tmp_pa
 
 
 def test_the_shipped_upsamplers_keep_to_their_input():
-    "Upsampled and shrunk back, a held-out real clip comes back close to its low-res input, and near bicubic's PSNR."
+    "Upsampled and shrunk back, a held-out real clip comes back close to its low-res input, and at bicubic's PSNR."
     from videoldm_ref.metrics import psnr
     from videoldm_ref.upsampler import bicubic, downsample, heldout_highres, load_upsampler
     truth = heldout_highres(frames=8, n=1)["real"][0]["video"][None]
@@ -237,7 +265,7 @@ def test_the_shipped_upsamplers_keep_to_their_input():
     for model in (load_upsampler(video=False), load_upsampler()):
         out = upsample_clip(model, low, num_steps=2, generator=0)
         assert psnr(downsample(out), low) > 35                           # an untrained model: far below
-        assert psnr(out, truth) > psnr(bicubic(low), truth) - 1.5
+        assert psnr(out, truth) > psnr(bicubic(low), truth) - 0.2   # trained unscaled (d772a0d): 0.44, 0.51 dB below
 
 
 def test_the_slow_stage_trains_only_the_temporal_layers_of_the_video_upsampler_at_out_dir(tmp_path):

@@ -33,13 +33,14 @@ from .train import TrainConfig, fit
 from .video_unet import VideoUNet, from_temporal, per_frame, save_temporal
 
 # %% auto #0
-__all__ = ['UPSAMPLER_UNETS', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG', 'IMAGE_UPSAMPLER_TRAINING',
-           'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING', 'UPSAMPLER_SHARED_TRAINING', 'UPSAMPLER_SHARED_NOISE',
-           'UPSAMPLER_TEMPORAL', 'build_upsampler_unet', 'to_depth', 'from_depth', 'resize_frames', 'downsample',
-           'bicubic', 'Upsampler', 'highres_clips', 'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip',
-           'upsample_windows', 'upsample_video', 'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames',
-           'StillClips', 'slow_highres_clips', 'train_upsampler', 'clean_estimate_error', 'clip_features',
-           'boundary_steps', 'upsampler_scores', 'heldout_highres', 'measure_upsamplers', 'noise_level_study']
+__all__ = ['UPSAMPLER_UNETS', 'DETAIL_SCALE', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIFFUSION', 'UPSAMPLER_CONFIG',
+           'IMAGE_UPSAMPLER_TRAINING', 'VIDEO_UPSAMPLER_TRAINING', 'UPSAMPLER_SLOW_TRAINING',
+           'UPSAMPLER_SHARED_TRAINING', 'UPSAMPLER_SHARED_NOISE', 'UPSAMPLER_TEMPORAL', 'build_upsampler_unet',
+           'to_depth', 'from_depth', 'resize_frames', 'downsample', 'bicubic', 'Upsampler', 'highres_clips',
+           'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video',
+           'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips',
+           'train_upsampler', 'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores',
+           'heldout_highres', 'measure_upsamplers', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
 UPSAMPLER_UNETS = {
@@ -56,8 +57,9 @@ UPSAMPLER_UNETS = {
                   attention_head_dim=8, use_linear_projection=True, only_cross_attention=(True, True, True, False),
                   num_class_embeds=1000),
 }
-UPSAMPLER_SETTINGS = {"tiny": dict(unshuffle=2, residual=True), "demo": dict(unshuffle=2, residual=True),
-                      "sd_x4": dict(unshuffle=1)}
+DETAIL_SCALE = 13.0    # about 1 / the std of the residual over bicubic (0.08): "What the noise schedule sees"
+UPSAMPLER_SETTINGS = {"tiny": dict(unshuffle=2, residual=True, detail_scale=DETAIL_SCALE),
+                      "demo": dict(unshuffle=2, residual=True, detail_scale=DETAIL_SCALE), "sd_x4": dict(unshuffle=1)}
 LOW_RES_DIFFUSION = DiffusionConfig("linear")          # the x4 upscaler's low_res_scheduler: DDPM, linear betas
 
 
@@ -137,7 +139,16 @@ def _check_pair(model, x: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/14_upsampler.ipynb #ab344ea8
 class _LowResConditioning:
-    "The low-resolution condition of an `Upsampler` (a mixin): its noise augmentation, and the base it adds to."
+    "The low-resolution side of an `Upsampler` (a mixin): the frame sizes it takes, its noise augmentation, its base."
+
+    @property
+    def unet_config(self):
+        return self.unet.unet.config if isinstance(self.unet, VideoUNet) else self.unet.config
+
+    @property
+    def multiple(self) -> int:
+        "Frame sizes must be multiples of this: the UNet halves them, after the unshuffle."
+        return self.unshuffle * 2 ** (len(self.unet_config.block_out_channels) - 1)
 
     def check_levels(self, level, b: int) -> torch.Tensor:
         "Noise-augmentation levels: a scalar or `(B,)` integers in `[0, max_noise_level]`."
@@ -163,6 +174,15 @@ class _LowResConditioning:
             return low.new_zeros(low.shape[0], self.channels, low.shape[2], *size)
         return resize_frames(low, size, "bicubic")
 
+    def target(self, hr: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
+        """What the model denoises for frames `hr (B, C, T, H, W)` given the clean `low`: what `hr` adds to the base,
+        times `detail_scale` (so that it has about unit variance, as the noise schedule expects)."""
+        return (hr - self.base(low, hr.shape[-2:])) * self.detail_scale
+
+    def finish(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        "The frames from a denoised `x` (the inverse of `target`): `base + x / detail_scale`, clamped to [-1, 1]."
+        return (base + x / self.detail_scale).clamp(-1, 1)
+
     @classmethod
     def build(cls, name: str = "demo", text_encoder: WordTextEncoder | None = None) -> "Upsampler":
         "A fresh image upsampler of a named layout, attending to `text_encoder` (default: the shipped image LDM's)."
@@ -176,11 +196,14 @@ class Upsampler(_LowResConditioning, nn.Module):
     channels; the augmentation level is the UNet's class label. `unshuffle` stacks r x r pixel blocks on channels
     first (`to_depth`), so the UNet works at 1/r of the size. `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w),
     level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`. `shared_noise`: the fraction of the diffusion noise's variance
-    that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames."""
+    that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames.
+    `detail_scale`: what the residual over the base is multiplied by before diffusion and divided by after, as a latent
+    is scaled to unit variance ("What the noise schedule sees" below)."""
 
     def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
                  diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
-                 low_res: DiffusionConfig | None = None, residual: bool = False, shared_noise: float = 0.0):
+                 low_res: DiffusionConfig | None = None, residual: bool = False, shared_noise: float = 0.0,
+                 detail_scale: float = 1.0):
         super().__init__()
         self.unet = check_type(unet, "unet", (UNet2DConditionModel, VideoUNet))
         self.text_encoder = check_type(text_encoder, "text_encoder", WordTextEncoder).requires_grad_(False)
@@ -194,18 +217,10 @@ class Upsampler(_LowResConditioning, nn.Module):
                                          max=self.low_schedule.num_steps - 1)
         self.residual = check_type(residual, "residual", bool)
         self.shared_noise = check_float(shared_noise, "shared_noise", min=0, max=1)
+        self.detail_scale = check_float(detail_scale, "detail_scale", min=0, open_min=True)
         if self.residual and self.channels != 3:
             raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
                              f"{self.channels} channels (a latent upsampler): use residual=False")
-
-    @property
-    def unet_config(self):
-        return self.unet.unet.config if isinstance(self.unet, VideoUNet) else self.unet.config
-
-    @property
-    def multiple(self) -> int:
-        "Frame sizes must be multiples of this: the UNet halves them, after the unshuffle."
-        return self.unshuffle * 2 ** (len(self.unet_config.block_out_channels) - 1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, level: torch.Tensor,
                 tokens: torch.Tensor) -> torch.Tensor:
@@ -216,7 +231,8 @@ class Upsampler(_LowResConditioning, nn.Module):
 
     def settings(self) -> dict:
         return dict(unshuffle=self.unshuffle, max_noise_level=self.max_noise_level,
-                    low_res=dataclasses.asdict(self.low_res), residual=self.residual, shared_noise=self.shared_noise)
+                    low_res=dataclasses.asdict(self.low_res), residual=self.residual, shared_noise=self.shared_noise,
+                    detail_scale=self.detail_scale)
 
     def to_video(self, **temporal_config) -> "Upsampler":
         "The video upsampler: this one's UNet wrapped by `VideoUNet.from_unet2d`, only its temporal layers to train."
@@ -291,7 +307,7 @@ def upsampler_loss(p_uncond: float = 0.1):
 
     def loss_fn(model, batch, generator):
         hr, clean = batch["hr"], batch["low"]
-        target = hr - model.base(clean, hr.shape[-2:])
+        target = model.target(hr, clean)
         level = torch.randint(0, model.max_noise_level + 1, (len(hr),), generator=generator)
         low = model.augment(clean, level, generator)
         drop = torch.rand(len(hr), generator=generator) < p_uncond
@@ -342,7 +358,7 @@ def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] |
     model_fn = lambda x, t: model(x, t, low, level, tokens)
     out = ddim_sample(model_fn, (b, model.channels, n, h, w), model.schedule, generator=generator, x_T=x_T,
                       device=low.device, callback=callback, **sampling_settings(model, num_steps))
-    return (base + out).clamp(-1, 1)
+    return model.finish(out, base)
 
 # %% ../nbs/14_upsampler.ipynb #83c6ab44
 def upsample_windows(frames: int, window: int = 8, overlap: int = 2) -> list[tuple[int, int]]:
@@ -459,7 +475,8 @@ def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
     model = Upsampler(unet, text_encoder or load_image_ldm().text_encoder, DiffusionConfig(**settings["diffusion"]),
                       unshuffle=settings["unshuffle"], max_noise_level=settings["max_noise_level"],
                       low_res=DiffusionConfig(**settings["low_res"]), residual=settings["residual"],
-                      shared_noise=settings.get("shared_noise", 0.0) if video else 0.0)
+                      shared_noise=settings.get("shared_noise", 0.0) if video else 0.0,
+                      detail_scale=settings.get("detail_scale", 1.0))
     return model.requires_grad_(False).eval()
 
 # %% ../nbs/14_upsampler.ipynb #4f03b6af
@@ -565,7 +582,7 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
 @torch.no_grad()
 def clean_estimate_error(model: Upsampler, batch: dict, t: int, *, noise_level: int = 20, seed: int = 0) -> float:
     """The mean squared error of `model`'s clean estimate of what it denoises (the residual over bicubic, or the
-    frames) for `batch` (from `collate_patches`: `hr (B, 3, T, H, W)` and `low`) noised to step `t`. The noise of the
+    frames; in the frames' units, whatever its `detail_scale`) for `batch` (from `collate_patches`: `hr (B, 3, T, H, W)` and `low`) noised to step `t`. The noise of the
     low-res input and of the target comes from `seed`: models compared at one seed see the same noise."""
     check_type(model, "model", Upsampler)
     t = check_int(t, "t", min=0, max=model.schedule.num_steps - 1)
@@ -578,12 +595,12 @@ def clean_estimate_error(model: Upsampler, batch: dict, t: int, *, noise_level: 
     b, g = hr.shape[0], torch.Generator().manual_seed(seed)
     level = torch.full((b,), noise_level)
     noisy_low = model.augment(low, level, g)
-    target = hr - model.base(low, hr.shape[-2:])
+    target = model.target(hr, low)
     noise, tt = torch.randn(target.shape, generator=g), torch.full((b,), t)
     x_t = q_sample(target, tt, noise, model.schedule)
     pred = model(x_t, tt, noisy_low, level, model.text_encoder([""] * b))
     x0, _ = to_x0_eps(pred, x_t, tt, model.schedule, model.diffusion.prediction_type)
-    return ((x0 - target) ** 2).mean().item()
+    return ((x0 - target) ** 2).mean().item() / model.detail_scale ** 2     # in the frames' units
 
 # %% ../nbs/14_upsampler.ipynb #bc5016c8
 def clip_features(videos: torch.Tensor) -> torch.Tensor:
