@@ -13,21 +13,25 @@ if __name__ == "__main__":
     rows = {}
     for part in table:
         r = {"bicubic": table[part]["bicubic"]}
+        name = lambda n: f"{n} step{'s' * (n > 1)}"
         for steps, src in ((4, None), (2, "steps2.json"), (1, "steps1.json")):
             got = table[part] if src is None else read(src)[part]
-            r[f"unscaled image upsampler (d772a0d), {steps} steps"] = got["image upsampler"]
+            r[f"unscaled image upsampler (d772a0d), {name(steps)}"] = got["image upsampler"]
             video = "video, overlap 2" if src is None else next(k for k in got if not k.startswith("image"))
-            r[f"unscaled video upsampler (d772a0d), {steps} steps"] = got[video]    # measure.py names it by its PATH
+            r[f"unscaled video upsampler (d772a0d), {name(steps)}"] = got[video]    # measure.py names it by its PATH
         for k in (1, 3):
             reg = read(f"regress{k}.json")
             r[f"regressor, {k} frame{'s' * (k > 1)}"] = reg["rows"][part][f"regressor, {k} frames"]
         for scale in (1, 13):
             got = read(f"img_s{scale}/scores.json")["rows"][part]
             for steps in (4, 1):
-                r[f"image upsampler, 1,000 steps, detail_scale {scale}, {steps} steps"] = got[f"{steps} steps"]
+                r[f"image upsampler, 1,000 steps, detail_scale {scale}, {name(steps)}"] = got[f"{steps} steps"]
         got = read("img_s13_l50/scores.json")["rows"][part]                 # training levels in [0, 50], not shipped
         for steps in (4, 1):
-            r[f"image upsampler, 1,000 steps, detail_scale 13, levels <= 50, {steps} steps"] = got[f"{steps} steps"]
+            r[f"image upsampler, 1,000 steps, detail_scale 13, levels <= 50, {name(steps)}"] = got[f"{steps} steps"]
+        got = read("img_s13_15k/scores.json")["rows"][part]             # the shipped image run on to 15,000, not shipped
+        for steps in (4, 1):
+            r[f"scaled image upsampler, trained on to 15,000 steps, {name(steps)}"] = got[f"{steps} steps"]
         new = read("new_steps1.json")[part]                                # the scaled upsamplers shipped now
         r["scaled image upsampler (shipped), 1 step"] = new["image upsampler"]
         r["scaled video upsampler (shipped), 1 step"] = new[next(k for k in new if not k.startswith("image"))]
