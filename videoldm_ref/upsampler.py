@@ -520,7 +520,7 @@ def slow_highres_clips(n: int = 500, *, frames: int = 8, seed: int = 7) -> Conca
                           StillClips(highres_clips(frames=frames, n_synthetic=n, seed=seed))])
 
 # %% ../nbs/14_upsampler.ipynb #034452f9
-IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=5000, batch_size=16, lr=5e-4, warmup=100, lr_schedule="constant",
+IMAGE_UPSAMPLER_TRAINING = TrainConfig(steps=15000, batch_size=16, lr=5e-4, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=250)
 VIDEO_UPSAMPLER_TRAINING = TrainConfig(steps=4000, batch_size=4, lr=1e-3, warmup=100, lr_schedule="constant",
                                        ema_decay=0.999, ckpt_every=100)

@@ -29,12 +29,12 @@ if __name__ == "__main__":
         got = read("img_s13_l50/scores.json")["rows"][part]                 # training levels in [0, 50], not shipped
         for steps in (4, 1):
             r[f"image upsampler, 1,000 steps, detail_scale 13, levels <= 50, {name(steps)}"] = got[f"{steps} steps"]
-        got = read("img_s13_15k/scores.json")["rows"][part]             # the shipped image run on to 15,000, not shipped
+        new = read("new_steps1.json")[part]                 # the scaled upsamplers of 615b468 (image stage 5,000 steps)
+        r["scaled image upsampler, 5,000 steps (615b468), 1 step"] = new["image upsampler"]
+        r["scaled video upsampler, 5,000 steps (615b468), 1 step"] = new[next(k for k in new if not k.startswith("image"))]
+        got = read("img_s13_15k/scores.json")["rows"][part]          # that image run on to 15,000 steps: shipped now
         for steps in (4, 1):
-            r[f"scaled image upsampler, trained on to 15,000 steps, {name(steps)}"] = got[f"{steps} steps"]
-        new = read("new_steps1.json")[part]                                # the scaled upsamplers shipped now
-        r["scaled image upsampler (shipped), 1 step"] = new["image upsampler"]
-        r["scaled video upsampler (shipped), 1 step"] = new[next(k for k in new if not k.startswith("image"))]
+            r[f"scaled image upsampler, 15,000 steps (shipped), {name(steps)}"] = got[f"{steps} steps"]
         rows[part] = {name: {k: round(v, 5) for k, v in s.items() if k in ("psnr", "flicker", "fd")}
                       for name, s in r.items()}
     meta = {f"regressor, {k} frame{'s' * (k > 1)}": dict(steps=read(f"regress{k}.json")["steps"],
