@@ -167,6 +167,10 @@ def test_detail_scale_scales_what_is_denoised_and_nothing_else(text, tmp_path):
     for bad in (0.0, -2.0, float("nan")):
         with pytest.raises(ValueError, match="detail_scale"):
             Upsampler(build_upsampler_unet("tiny"), text, residual=True, detail_scale=bad)
+    with pytest.raises(ValueError, match="low: expected the clips, channels and frames of hr"):
+        scaled.target(hr, low[:, :, :1])                                   # a frame short
+    with pytest.raises(ValueError, match="hr"):
+        scaled.target(hr[0], low)                                          # not a batch of clips
 
 
 def test_boundary_steps_mark_the_joins():

@@ -177,6 +177,10 @@ class _LowResConditioning:
     def target(self, hr: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
         """What the model denoises for frames `hr (B, C, T, H, W)` given the clean `low`: what `hr` adds to the base,
         times `detail_scale` (so that it has about unit variance, as the noise schedule expects)."""
+        hr, low = check_tensor(hr, "hr", ndim=5, floating=True), check_tensor(low, "low", ndim=5, floating=True)
+        if low.shape[:3] != hr.shape[:3]:
+            raise ValueError(f"low: expected the clips, channels and frames of hr {tuple(hr.shape[:3])}, got "
+                             f"{tuple(low.shape)}")
         return (hr - self.base(low, hr.shape[-2:])) * self.detail_scale
 
     def finish(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
