@@ -211,3 +211,32 @@ def test_extend_answers_its_context_frames(pipe):
     moved = clip.clone()
     moved[:, -1] = clip[:, -1].roll(16, -1)                                 # the last given frame shifted
     assert (run(moved) - run(clip)).abs().mean() > 0.01                     # the continuation follows it
+
+
+def _square_moving_right(steps: list[int], size: int = 64) -> torch.Tensor:
+    "A red square on black that moves `steps[i]` pixels right from frame i to i+1: `(3, T, size, size)`."
+    x, frames = 8, []
+    for dx in [0] + steps:
+        x += dx
+        frame = torch.full((3, size, size), -1.0)
+        frame[:, 28:36, x:x + 8] = torch.tensor([0.9, -0.8, -0.8])[:, None, None]
+        frames.append(frame)
+    return torch.stack(frames, 1)
+
+
+def test_demo_report_says_the_run_and_measures_the_steps():
+    from videoldm_ref.stack import demo_report
+    record = dict(said=["stages: keyframes 1.0 s"], seconds=70.2, threads=2, frames=9, fps=30.0, peak_rss_mb=2048.0,
+                  caption=CAPTION)
+    even = demo_report(record, _square_moving_right([3] * 8))
+    assert even.splitlines()[:2] == ["stages: keyframes 1.0 s", "9 frames at 30 fps in 70 s on 2 threads, peak RSS 2.00 GiB"]
+    assert "median 3.00 px, from +3.00 to +3.00; 0 of 8 steps go backwards; median distance from a straight path 0.00 px" in even
+    judder = demo_report(record, _square_moving_right([6, -2, 6, -2, 6, -2, 6, -2]))
+    assert "from -2.00 to +6.00; 4 of 8 steps go backwards" in judder
+    assert demo_report(record).splitlines()[-1].startswith("9 frames")                 # no video: the record alone
+    with pytest.raises(ValueError, match="record: .* missing \\['caption'"):
+        demo_report({k: v for k, v in record.items() if k != "caption"})
+    with pytest.raises(TypeError, match="record"):
+        demo_report([record])
+    with pytest.raises(ValueError, match="video"):
+        demo_report(record, torch.zeros(9, 3, 64, 64))

@@ -60,3 +60,21 @@ def test_import_cells_are_told_from_others():
 def test_the_stack_check_says_so_without_cuda(tmp_path, capsys):
     assert load_tool("cuda_stack_check").main(["--out", str(tmp_path / "r.json")]) == 2
     assert "no CUDA device" in capsys.readouterr().err and not (tmp_path / "r.json").exists()
+
+
+def test_run_notebook_executes_all_but_slow_and_cuda_cells_and_keeps_their_outputs(tmp_path):
+    tool = load_tool("run_notebook")
+    nb = notebook(tmp_path / "a.ipynb", "x = 6 * 7\nprint(x)", "#| slow\nprint('slow')", "#| cuda\nprint('cuda')",
+                  "print(open('here.txt').read())")
+    (tmp_path / "here.txt").write_text("read in the notebook's folder")
+    kept = json.loads(nb.read_text())
+    kept["cells"][1]["outputs"] = [dict(output_type="stream", name="stdout", text=["from the run that made it\n"])]
+    nb.write_text(json.dumps(kept))
+    tool.run(nb)
+    out = {cid: "".join("".join(o.get("text", "")) for o in outs) for cid, outs in outputs(nb).items()}
+    assert out == {"c0": "42\n", "c1": "from the run that made it\n", "c2": "", "c3": "read in the notebook's folder\n"}
+    bad = notebook(tmp_path / "b.ipynb", "raise RuntimeError('no')")
+    before = bad.read_text()
+    with pytest.raises(SystemExit, match="a cell raised"):
+        tool.run(bad)
+    assert bad.read_text() == before                                   # a failed run leaves the notebook as it was

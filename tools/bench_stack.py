@@ -1,11 +1,12 @@
 """Time and peak memory of the whole stack (`VideoLDMPipeline`) writing an mp4, per number of interpolation passes.
 
-    python tools/bench_stack.py --passes 1 2 3 [--no-upsample] [--keyframe-steps 20 ...]
+    python tools/bench_stack.py --passes 1 2 3 [--no-upsample] [--keyframe-steps 20 ...] [--out rows.json]
 
 Each run is a fresh process (so its peak RSS is its own): 8 keyframes -> (8 - 1) 4^p + 1 frames -> 256x256 mp4.
 Prints seconds per stage and the peak RSS, and the ratio of each peak to the first one's."""
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def main():
     p.add_argument("--keyframe-steps", type=int, default=20)
     p.add_argument("--interpolation-steps", type=int, default=10)
     p.add_argument("--upsampler-steps", type=int, default=4)
+    p.add_argument("--out", help="also write the rows to this json file")
     a = p.parse_args()
     if a.one is not None:
         print(json.dumps(one(a)))
@@ -49,6 +51,9 @@ def main():
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in r["timings"].items())
         print(f"{r['frames']:4d} frames: {r['seconds']:6.0f} s ({stages}); peak RSS {r['peak_rss_mb']:.0f} MB "
               f"({r['peak_rss_mb'] / rows[0]['peak_rss_mb']:.3f} x the first)", flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(dict(rows=rows, threads=os.environ.get("OMP_NUM_THREADS")), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 the caption with the opposite direction, at fixed noise and several steps t: the gap (opposite minus own) is what
 knowing the direction is worth to the model. With `--train N --t-min T`, first train fresh temporal layers for N
 steps on clips noised to t >= T only (batch 8, constant lr 5e-4), measuring every 100 steps: the probe that found
-the direction word can be learned at high noise (notebook 10_keyframes).
+the direction word can be learned at high noise (nbs/experiments/keyframes_study.ipynb).
 
     python tools/direction_gap.py shipped                                  # the shipped keyframe model
     python tools/direction_gap.py '{"attention_position": true}' --train 400 --t-min 900

@@ -1,5 +1,5 @@
 """The keyframe model's recipe study: train each variant, measure it, and record the figures that notebook
-`10_keyframes` prints (nbs/results/keyframes.json). Each run keeps its EMA weights every 250 steps, so the
+`experiments/keyframes_study` prints (nbs/results/keyframes.json). Each run keeps its EMA weights every 250 steps, so the
 pass-rate curve can be measured afterwards.
 
     python tools/keyframe_experiments.py train NAME                  # train one variant (resumes if interrupted)

@@ -6,7 +6,7 @@
                                       # nbs/images/generated.png (the shipped keyframe model, before and after)
 
 Markdown cells are copied; code cells become ```python blocks followed by their text output; cells flagged
-`#| hide` are left out; relative image links are rewritten to point into nbs/."""
+`#| hide` are left out, and `#| echo: false` ones show their output only; relative image links are rewritten to point into nbs/."""
 import json, re, sys
 from pathlib import Path
 
@@ -42,11 +42,12 @@ def render(nb: dict) -> str:
         src = _source(cell)
         if {"hide", "exporti"} & _directives(src):
             continue
+        echo = not re.search(r"^#\|\s*echo:\s*false", src, re.M)
         if cell["cell_type"] == "markdown":
             blocks.append(re.sub(r"\]\((?!https?:|/|#)", "](nbs/", src))
         elif cell["cell_type"] == "code":
             code = "\n".join(l for l in src.splitlines() if not l.startswith("#|")).strip()
-            if code:
+            if code and echo:
                 blocks.append(f"```python\n{code}\n```")
             out = _text_output(cell)
             if out:
@@ -56,19 +57,21 @@ def render(nb: dict) -> str:
 
 def draw_generated(path: Path, captions=("a red circle moving right", "a blue square moving down",
                                           "a yellow triangle moving left")) -> None:
-    "Before (image LDM frame by frame) and after (video LDM) from the same noise, each titled with its verdict."
+    """Before (image LDM frame by frame) and after (video LDM) from the same noise, each titled with its verdict:
+    the videos of `10_keyframes`' "Before and after" (the same captions in one batch, seed 0)."""
     from videoldm_ref.autoencoder import load_autoencoder
     from videoldm_ref.cli import motion_report
     from videoldm_ref.keyframes import load_keyframes, sample_video
     from videoldm_ref.media import frames_grid
     ldm, vae = load_keyframes(), load_autoencoder()
+    before = sample_video(ldm, vae, list(captions), image_only=True, generator=0)
+    after = sample_video(ldm, vae, list(captions), generator=0)
     rows, titles = [], []
-    for caption in captions:
-        for image_only in (True, False):
-            video = sample_video(ldm, vae, [caption], generator=0, image_only=image_only)[0]
+    for caption, b, a in zip(captions, before, after):
+        for name, video in (("before", b), ("after", a)):
             verdict = motion_report(video, caption).removeprefix("motion yardstick: ").split(";")[0]
             rows.append(video)
-            titles.append(f"{'before' if image_only else 'after'}: {caption} ({verdict})")
+            titles.append(f"{name}: {caption} ({verdict})")
     frames_grid(rows, titles=titles, path=path, height=1.0)
 
 

@@ -182,7 +182,7 @@ def _train_image_ldm(out, ckpt_dir, device="cpu", minutes=None):
     _cpu_only("image-ldm", device, minutes)
     return train_image_ldm(out, ckpt_dir=ckpt_dir)
 
-
+# %% ../nbs/90_cli.ipynb #244a1507
 def _train_for(train, steps: int, out, ckpt_dir, device="cpu", minutes=None):
     "Run `train` on `device` for at most `minutes`; warn when it stopped before its `steps`."
     if device != "cpu" and torch.device(device).type == "cuda" and not torch.cuda.is_available():
@@ -200,7 +200,7 @@ def _train_keyframes(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.keyframes import KEYFRAME_TRAINING, train_keyframes
     return _train_for(train_keyframes, KEYFRAME_TRAINING.steps, out, ckpt_dir, device, minutes)
 
-# %% ../nbs/90_cli.ipynb #28fd954e
+
 def _train_temporal_decoder(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.temporal_decoder import train_temporal_decoder
     _cpu_only("temporal-decoder", device, minutes)
@@ -211,7 +211,7 @@ def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.context import CONTEXT_TRAINING, train_context
     return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
 
-
+# %% ../nbs/90_cli.ipynb #28fd954e
 def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None):
     "`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`."
     for stage, config in stages.items():

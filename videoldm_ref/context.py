@@ -82,13 +82,22 @@ class MaskedContextEncoder(nn.Module):
             features[tuple(f.shape[-2:])] = f
         return features
 
-# %% ../nbs/12_context.ipynb #9546b784
+# %% ../nbs/12_context.ipynb #8bf916d6
 def _zero_conv(width: int, channels: int) -> nn.Conv2d:
     conv = nn.Conv2d(width, channels, 1, bias=False)
     nn.init.zeros_(conv.weight)
     return conv
 
 
+def _check_context(sample: torch.Tensor, context_latents: torch.Tensor | None, context_mask: torch.Tensor | None):
+    "Context frames come with their mask, in the shape of the sample (the mask itself: `MaskedContextEncoder`)."
+    if (context_latents is None) != (context_mask is None):
+        raise ValueError("context_latents, context_mask: expected both or neither")
+    if context_latents is not None and context_latents.shape != sample.shape:
+        raise ValueError(f"context_latents: expected the shape of sample {tuple(sample.shape)}, got "
+                         f"{tuple(context_latents.shape)}")
+
+# %% ../nbs/12_context.ipynb #9546b784
 class ContextVideoUNet(VideoUNet):
     """A `VideoUNet` whose temporal layers also see context frames: `forward(sample (B, C, T, h, w), timestep,
     encoder_hidden_states, context_latents=None (B, C, T, h, w), context_mask=None (B, T))`; without the context
@@ -120,11 +129,7 @@ class ContextVideoUNet(VideoUNet):
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor,
                 image_only_indicator: torch.Tensor | None = None, context_latents: torch.Tensor | None = None,
                 context_mask: torch.Tensor | None = None) -> torch.Tensor:
-        if (context_latents is None) != (context_mask is None):
-            raise ValueError("context_latents, context_mask: expected both or neither")
-        if context_latents is not None and context_latents.shape != sample.shape:
-            raise ValueError(f"context_latents: expected the shape of sample {tuple(sample.shape)}, got "
-                             f"{tuple(context_latents.shape)}")
+        _check_context(sample, context_latents, context_mask)
         self.frames.features = (None if context_latents is None
                                 else self.context_encoder(context_latents, context_mask))
         try:

@@ -137,32 +137,9 @@ def _check_ldm_inputs(latents, t, captions, channels: int, num_steps: int) -> No
         raise ValueError(f"captions: expected {latents.shape[0]}, one per latent, got {len(captions)}")
     check_steps(t, num_steps)
 
-# %% ../nbs/07_image_ldm.ipynb #e8e318dd
-class ImageLDM(nn.Module):
-    "An image latent diffusion model: `unet` (a `UNet2DConditionModel`) and the `text_encoder` it attends to."
-
-    def __init__(self, unet: UNet2DConditionModel, text_encoder: WordTextEncoder,
-                 diffusion: DiffusionConfig | None = None):
-        super().__init__()
-        if unet.config.cross_attention_dim != text_encoder.config.dim:
-            raise ValueError(f"text_encoder: expected dim {unet.config.cross_attention_dim} (the UNet's "
-                             f"cross_attention_dim), got {text_encoder.config.dim}")
-        if diffusion is not None and not isinstance(diffusion, DiffusionConfig):
-            raise TypeError(f"diffusion: expected a DiffusionConfig, got {type(diffusion).__name__}")
-        self.unet, self.text_encoder = unet, text_encoder
-        self.diffusion = diffusion or DiffusionConfig()
-        self.schedule = self.diffusion.noise_schedule()
-
-    @classmethod
-    def build(cls, name: str = "demo", diffusion: DiffusionConfig | None = None) -> "ImageLDM":
-        unet = build_unet(name)
-        return cls(unet, WordTextEncoder(caption_vocabulary(), dim=unet.config.cross_attention_dim), diffusion)
-
-    def forward(self, latents: torch.Tensor, t: torch.Tensor, captions: torch.Tensor | Sequence[str]) -> torch.Tensor:
-        "Noise prediction for `latents` `(B, 4, h, w)` at steps `t` `(B,)`; `captions` as strings or embeddings."
-        _check_ldm_inputs(latents, t, captions, self.unet.config.in_channels, self.schedule.num_steps)
-        context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
-        return self.unet(latents, t, encoder_hidden_states=context).sample
+# %% ../nbs/07_image_ldm.ipynb #8ca7599b
+class _ImageLDMFolder:
+    "Saving and loading an `ImageLDM` as a folder in the diffusers layout (a mixin of `ImageLDM`, below)."
 
     def save_pretrained(self, path: str | os.PathLike, *, unet_dtype: torch.dtype | None = None) -> Path:
         """Save both parts in the diffusers layout: `path/unet/`, `path/text_encoder/` (written atomically), the UNet's
@@ -189,6 +166,32 @@ class ImageLDM(nn.Module):
         return cls(load_pretrained(UNet2DConditionModel, unet), load_pretrained(WordTextEncoder, text_encoder),
                    diffusion).eval()
 
+# %% ../nbs/07_image_ldm.ipynb #e8e318dd
+class ImageLDM(_ImageLDMFolder, nn.Module):
+    "An image latent diffusion model: `unet` (a `UNet2DConditionModel`) and the `text_encoder` it attends to."
+
+    def __init__(self, unet: UNet2DConditionModel, text_encoder: WordTextEncoder,
+                 diffusion: DiffusionConfig | None = None):
+        super().__init__()
+        if unet.config.cross_attention_dim != text_encoder.config.dim:
+            raise ValueError(f"text_encoder: expected dim {unet.config.cross_attention_dim} (the UNet's "
+                             f"cross_attention_dim), got {text_encoder.config.dim}")
+        if diffusion is not None and not isinstance(diffusion, DiffusionConfig):
+            raise TypeError(f"diffusion: expected a DiffusionConfig, got {type(diffusion).__name__}")
+        self.unet, self.text_encoder = unet, text_encoder
+        self.diffusion = diffusion or DiffusionConfig()
+        self.schedule = self.diffusion.noise_schedule()
+
+    @classmethod
+    def build(cls, name: str = "demo", diffusion: DiffusionConfig | None = None) -> "ImageLDM":
+        unet = build_unet(name)
+        return cls(unet, WordTextEncoder(caption_vocabulary(), dim=unet.config.cross_attention_dim), diffusion)
+
+    def forward(self, latents: torch.Tensor, t: torch.Tensor, captions: torch.Tensor | Sequence[str]) -> torch.Tensor:
+        "Noise prediction for `latents` `(B, 4, h, w)` at steps `t` `(B,)`; `captions` as strings or embeddings."
+        _check_ldm_inputs(latents, t, captions, self.unet.config.in_channels, self.schedule.num_steps)
+        context = captions if isinstance(captions, torch.Tensor) else self.text_encoder(list(captions))
+        return self.unet(latents, t, encoder_hidden_states=context).sample
 
 # %% ../nbs/07_image_ldm.ipynb #afbe0999
 @torch.no_grad()

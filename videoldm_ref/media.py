@@ -104,7 +104,7 @@ def write_video(video: torch.Tensor, path: str | os.PathLike, fps: float = 8.0, 
         tmp.unlink(missing_ok=True)
     return path
 
-# %% ../nbs/01a_media.ipynb #053f8b91
+# %% ../nbs/01a_media.ipynb #5a31896f
 VIDEO_SUFFIXES = (".mp4", ".gif", ".mov", ".avi", ".mkv", ".webm")
 
 
@@ -116,6 +116,24 @@ def _fps_of(stream, times: list[float]) -> float:
     return float(stream.guessed_rate or 25.0)
 
 
+def _decode(path: Path, max_frames: int | None, on_frame: Callable[[np.ndarray], None]) -> float:
+    "Hand each frame `(H, W, 3)` uint8 of the video at `path` (at most `max_frames`) to `on_frame`; its frame rate."
+    times = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ValueError(f"path: {str(path)!r} has no video stream")
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                on_frame(frame.to_ndarray(format="rgb24"))
+                times.append(float(frame.time or 0.0))
+                if max_frames is not None and len(times) >= max_frames:
+                    break
+            return _fps_of(stream, times)
+    except av.FFmpegError as e:
+        raise ValueError(f"path: {str(path)!r} is not a video FFmpeg can decode ({e})") from None
+
+# %% ../nbs/01a_media.ipynb #053f8b91
 def read_video(path: str | os.PathLike, *, max_frames: int | None = None,
                transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                chunk: int = 16) -> tuple[torch.Tensor, float]:
@@ -127,28 +145,19 @@ def read_video(path: str | os.PathLike, *, max_frames: int | None = None,
     chunk = check_int(chunk, "chunk", min=1)
     if transform is not None and not callable(transform):
         raise TypeError(f"transform: expected a callable, got {type(transform).__name__}")
-    kept, frames, times = [], [], []
+    kept, frames = [], []
 
     def flush():
         video = from_uint8(np.stack(frames))
         kept.append(video if transform is None else transform(video))
         frames.clear()
 
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise ValueError(f"path: {str(path)!r} has no video stream")
-            stream = container.streams.video[0]
-            for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
-                times.append(float(frame.time or 0.0))
-                if len(frames) == chunk:
-                    flush()
-                if max_frames is not None and len(times) >= max_frames:
-                    break
-            fps = _fps_of(stream, times)
-    except av.FFmpegError as e:
-        raise ValueError(f"path: {str(path)!r} is not a video FFmpeg can decode ({e})") from None
+    def take(frame: np.ndarray):
+        frames.append(frame)
+        if len(frames) == chunk:
+            flush()
+
+    fps = _decode(path, max_frames, take)
     if frames:
         flush()
     if not kept:

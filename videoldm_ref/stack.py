@@ -25,13 +25,14 @@ from .autoencoder import (VAE_CONFIGS, downsampling_factor, encode_video, load_a
 from .context import ContextLDM, ContextVideoUNet, load_prediction, predict_latents
 from .core import (atomic_folder, check_choice, check_float, check_int, check_path, check_tensor,
                                check_type, check_video, make_generator)
-from .data import data_samples_dir
+from .data import DIRECTIONS, data_samples_dir
 from .diffusion import ddim_sample, guided
 from .image_ldm import UNET_CONFIGS, ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
 from .interpolation import (interpolate, interpolation_trains, interpolation_windows, load_interpolation,
                                         save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
+from .metrics import motion_check, parse_caption
 from .temporal_decoder import TemporalDecoder, _is_new, decode_video_temporal, load_temporal_decoder
 from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler, resize_frames, save_upsampler,
                                     upsample_video, upsample_windows)
@@ -39,7 +40,8 @@ from .video_unet import VIDEO_UNET_CONFIGS, VideoUNet, _is_temporal, save_tempor
 
 # %% auto #0
 __all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'PAPER_STACK', 'VideoLDMPipelineOutput',
-           'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs']
+           'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs',
+           'demo_report']
 
 # %% ../nbs/15_stack.ipynb #eb28fca7
 FOLDERS = ("autoencoder", "temporal_decoder", "image_ldm", "keyframes", "prediction", "interpolation", "upsampler")
@@ -109,7 +111,7 @@ def decode_chunks(decoder: TemporalDecoder, latents: torch.Tensor, *, chunk_size
         a, e = max(0, s - r), min(t, s + chunk_size)
         yield decode_video_temporal(decoder, latents[:, :, a:min(t, e + r)], chunk_size=t)[:, :, s - a:e - a]
 
-# %% ../nbs/15_stack.ipynb #7928bb50
+# %% ../nbs/15_stack.ipynb #8dfc3a3e
 def _save_interpolation(ldm: ContextLDM, path: Path, dtype) -> None:
     "`save_interpolation` of a loaded (frozen) interpolation model: what `interpolation_model` trains is saved."
     flags = {p: p.requires_grad for p in ldm.unet.parameters()}
@@ -122,6 +124,13 @@ def _save_interpolation(ldm: ContextLDM, path: Path, dtype) -> None:
             p.requires_grad_(flag)
 
 
+def _model_index(pipe) -> dict:
+    "The `model_index.json` of a pipeline folder: its class, the diffusers version, each component's class."
+    import diffusers
+    return {"_class_name": type(pipe).__name__, "_diffusers_version": diffusers.__version__,
+            **{k: list(v) for k, v in pipe.config.items() if not k.startswith("_")}}
+
+# %% ../nbs/15_stack.ipynb #7928bb50
 class _StackFolder:
     "Loading and saving the whole stack as one folder (a mixin of `VideoLDMPipeline`)."
 
@@ -157,13 +166,8 @@ class _StackFolder:
             save_upsampler(self.upsampler, tmp / "upsampler", dtype=dtype)
             save_pretrained_atomic(self.autoencoder, tmp / "autoencoder")
             save_pretrained_atomic(self.temporal_decoder, tmp / "temporal_decoder")
-            (tmp / MODEL_INDEX).write_text(json.dumps(self._index(), indent=1))
+            (tmp / MODEL_INDEX).write_text(json.dumps(_model_index(self), indent=1))
         return path
-
-    def _index(self) -> dict:
-        import diffusers
-        return {"_class_name": type(self).__name__, "_diffusers_version": diffusers.__version__,
-                **{k: list(v) for k, v in self.config.items() if not k.startswith("_")}}
 
 # %% ../nbs/15_stack.ipynb #17513674
 class _StackStages:
@@ -203,19 +207,50 @@ class _StackStages:
                 z = torch.cat([_progress(c, b) for c in interpolate(self.interpolation, z, prompts, **sampling)], 2)
         return z
 
-    def _deliver(self, chunks, total: int, output_type: str, path: Path | None, fps: float, bar, stage: str):
-        "Hand the final chunks on: into an mp4 as they come, or gathered into one tensor or numpy array."
-        with bar(stage, total) as b:
-            if output_type == "mp4":
-                with VideoWriter(path, fps=fps) as writer:
-                    for chunk in chunks:
-                        writer.write(chunk[0].cpu()), b.update()
-                return None
-            frames = torch.cat([_progress(c.cpu(), b) for c in chunks], 2)
-        return np.stack([to_uint8(v) for v in frames]) if output_type == "np" else frames
+# %% ../nbs/15_stack.ipynb #bb51e7ba
+def _deliver(chunks, total: int, output_type: str, path: Path | None, fps: float, bar, stage: str):
+    "Hand the final chunks on: into an mp4 as they come, or gathered into one tensor or numpy array."
+    with bar(stage, total) as b:
+        if output_type == "mp4":
+            with VideoWriter(path, fps=fps) as writer:
+                for chunk in chunks:
+                    writer.write(chunk[0].cpu()), b.update()
+            return None
+        frames = torch.cat([_progress(c.cpu(), b) for c in chunks], 2)
+    return np.stack([to_uint8(v) for v in frames]) if output_type == "np" else frames
+
+# %% ../nbs/15_stack.ipynb #1be5f728
+class _StackRun(_StackStages):
+    "The stages in order, each timed and with its progress bar (a mixin of `VideoLDMPipeline`)."
+
+    def _run(self, prompts, negative, n, passes, total, steps, guidance_scale, context_scale, noise_level, overlap,
+             upsample, output_type, path, fps, g, bar) -> tuple:
+        "`__call__`'s work once its arguments are checked: the frames (or None for an mp4) and seconds per stage."
+        times = {}
+        tick = time.perf_counter()
+        with bar("keyframes", steps["keyframe_steps"]) as b:
+            z = self.keyframe_latents(prompts, negative, frames=n, steps=steps["keyframe_steps"],
+                                      guidance_scale=guidance_scale, generator=g, callback=lambda *a: b.update())
+        times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
+        z = z[:, :, :math.ceil((total - 1) / 4 ** passes) + 1]                      # the keyframes needed
+        z = self.interpolated(z, prompts, passes, bar=bar, num_steps=steps["interpolation_steps"],
+                              text_scale=guidance_scale, context_scale=context_scale, generator=g)[:, :, :total]
+        times["interpolation"], tick = time.perf_counter() - tick, time.perf_counter()
+        with bar("temporal decoder", len(range(0, z.shape[2], DECODE_CHUNK))) as b:
+            low = torch.cat([_progress(c, b) for c in decode_chunks(self.temporal_decoder, z)], 2)
+        times["decoder"], tick = time.perf_counter() - tick, time.perf_counter()
+        if upsample:
+            windows = upsample_windows(low.shape[2], UPSAMPLE_WINDOW, overlap)
+            chunks = upsample_video(self.upsampler, low, prompts, window=UPSAMPLE_WINDOW, overlap=overlap,
+                                    num_steps=steps["upsampler_steps"], noise_level=noise_level, generator=g)
+        else:
+            windows, chunks = [None], iter([low])
+        frames = _deliver(chunks, len(windows), output_type, path, fps, bar, "upsampler" if upsample else "output")
+        times["upsampler" if upsample else "output"] = time.perf_counter() - tick
+        return frames, times
 
 # %% ../nbs/15_stack.ipynb #96df6a0a
-class _StackSampling(_StackStages):
+class _StackSampling(_StackRun):
     "Running the stack (a mixin of `VideoLDMPipeline`)."
 
     @torch.no_grad()
@@ -245,29 +280,10 @@ class _StackSampling(_StackStages):
         noise_level = self.upsampler.check_levels(noise_level, 1) if upsample else None
         check_choice(output_type, "output_type", ("pt", "np", "mp4"))
         path = _check_out(out, output_type, len(prompts))
-        fps, g, times = KEYFRAME_FPS * 4 ** passes, make_generator(generator), {}
+        fps = KEYFRAME_FPS * 4 ** passes
         bar = lambda stage, total: tqdm(total=total, desc=stage, disable=not progress, leave=False)
-
-        tick = time.perf_counter()
-        with bar("keyframes", steps["keyframe_steps"]) as b:
-            z = self.keyframe_latents(prompts, negative, frames=n, steps=steps["keyframe_steps"],
-                                      guidance_scale=guidance_scale, generator=g, callback=lambda *a: b.update())
-        times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
-        z = z[:, :, :math.ceil((total - 1) / 4 ** passes) + 1]                      # the keyframes needed
-        z = self.interpolated(z, prompts, passes, bar=bar, num_steps=steps["interpolation_steps"],
-                              text_scale=guidance_scale, context_scale=context_scale, generator=g)[:, :, :total]
-        times["interpolation"], tick = time.perf_counter() - tick, time.perf_counter()
-        with bar("temporal decoder", len(range(0, z.shape[2], DECODE_CHUNK))) as b:
-            low = torch.cat([_progress(c, b) for c in decode_chunks(self.temporal_decoder, z)], 2)
-        times["decoder"], tick = time.perf_counter() - tick, time.perf_counter()
-        if upsample:
-            windows = upsample_windows(low.shape[2], UPSAMPLE_WINDOW, overlap)
-            chunks = upsample_video(self.upsampler, low, prompts, window=UPSAMPLE_WINDOW, overlap=overlap,
-                                    num_steps=steps["upsampler_steps"], noise_level=noise_level, generator=g)
-        else:
-            windows, chunks = [None], iter([low])
-        frames = self._deliver(chunks, len(windows), output_type, path, fps, bar, "upsampler" if upsample else "output")
-        times["upsampler" if upsample else "output"] = time.perf_counter() - tick
+        frames, times = self._run(prompts, negative, n, passes, total, steps, guidance_scale, context_scale,
+                                  noise_level, overlap, upsample, output_type, path, fps, make_generator(generator), bar)
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
 # %% ../nbs/15_stack.ipynb #ca955273
@@ -291,9 +307,9 @@ def _stream(chunks: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
             return
         yield chunk[0].cpu()
 
-# %% ../nbs/15_stack.ipynb #a43a1950
-class _StackOwnVideo:
-    "One stage applied to a given video, generated or a person's own (a mixin of `VideoLDMPipeline`)."
+# %% ../nbs/15_stack.ipynb #d8858391
+class _StackGivenVideo:
+    "A given video checked and encoded, and the sampling settings checked (a mixin of `VideoLDMPipeline`)."
 
     @property
     def frame_size(self) -> int:
@@ -315,6 +331,10 @@ class _StackOwnVideo:
         return dict(num_steps=check_int(steps, "steps", min=1),
                     text_scale=check_float(guidance_scale, "guidance_scale", min=0),
                     context_scale=check_float(context_scale, "context_scale", min=0))
+
+# %% ../nbs/15_stack.ipynb #a43a1950
+class _StackOwnVideo(_StackGivenVideo):
+    "One stage applied to a given video, generated or a person's own (a mixin of `VideoLDMPipeline`)."
 
     def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1, steps: int = 10,
                           guidance_scale: float = 3.0, context_scale: float = 2.0,
@@ -493,3 +513,26 @@ def stage_step_costs(nets: dict, *, latent: tuple[int, int] = (40, 64), dtype: t
         costs[stage] = dict(seconds=min(times[1:]), peak_gib=torch.cuda.max_memory_allocated() / 2**30 if cuda
                             else float("nan"))
     return costs
+
+# %% ../nbs/15_stack.ipynb #700ebd40
+def demo_report(record: dict, video: torch.Tensor | None = None) -> str:
+    """The figures of one run of `make demo`, as every page quotes them. `record`: what `90_cli` keeps of the run
+    (`results/demo.json`: `said` (stage times and verdicts), `seconds`, `threads`, `frames`, `fps`, `peak_rss_mb`,
+    `caption`); `video (3, T, H, W)`: its frames, from which the object's steps along the caption's way are measured."""
+    check_type(record, "record", dict)
+    missing = {"said", "seconds", "threads", "frames", "fps", "peak_rss_mb", "caption"} - set(record)
+    if missing:
+        raise ValueError(f"record: expected what 90_cli writes to results/demo.json, missing {sorted(missing)}")
+    lines = list(record["said"]) + [f"{record['frames']} frames at {record['fps']:g} fps in {record['seconds']:.0f} s "
+                                    f"on {record['threads']} threads, peak RSS {record['peak_rss_mb'] / 1024:.2f} GiB"]
+    if video is not None:
+        check_video(video, "video", batched=False, channels=3)
+        dy, dx = DIRECTIONS[parse_caption(record["caption"])[2]]
+        along = motion_check(video, record["caption"]).centroids[:, 0 if dy else 1] * (dy or dx)
+        steps = np.diff(along) * video.shape[2 if dy else 3]                      # pixels, the caption's way positive
+        t = np.arange(len(along))
+        off = np.abs(along - np.polyval(np.polyfit(t, along, 1), t)) * video.shape[2 if dy else 3]
+        lines.append(f"the object's step from frame to frame: median {np.median(steps):.2f} px, from {steps.min():+.2f} "
+                     f"to {steps.max():+.2f}; {int((steps < 0).sum())} of {len(steps)} steps go backwards; median "
+                     f"distance from a straight path {np.median(off):.2f} px (frames {video.shape[3]} px wide)")
+    return "\n".join(lines)

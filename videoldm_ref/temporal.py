@@ -74,14 +74,27 @@ def _check_condition(x, name: str, shape: tuple, what: str) -> None:
         want = ", ".join(str(s) for s in shape)
         raise ValueError(f"{name}: expected ({want}), {what}, got {tuple(x.shape) if isinstance(x, torch.Tensor) else x}")
 
+
+def _zeroed(layer: nn.Module) -> nn.Module:
+    "`layer` with its weight and bias at zero: the last layer of a branch that must start as nothing."
+    nn.init.zeros_(layer.weight), nn.init.zeros_(layer.bias)
+    return layer
+
+
+def _clip_norm(norm: nn.GroupNorm, v: torch.Tensor, frame_norm: bool) -> torch.Tensor:
+    "`norm` of clips `v (B, C, T, H, W)`: statistics over each clip, or with `frame_norm` over each frame alone."
+    if not frame_norm:
+        return norm(v)
+    return rearrange(norm(rearrange(v, "b c t h w -> (b t) c h w")), "(b t) c h w -> b c t h w", t=v.shape[2])
+
 # %% ../nbs/08_temporal_layers.ipynb #4dbe090d
 class TemporalConvBlock(nn.Module):
     """GroupNorm, SiLU, Conv3d (3, k, k), + timestep embedding, GroupNorm, SiLU, dropout, Conv3d (zero-initialised),
     residual: `x (B*T, C, H, W), temb (B*T, temb_channels) -> (B*T, C, H, W)`. The paper's kernel is time only
     (`spatial_kernel=1`: k = 1); an odd `spatial_kernel` > 1 also reaches k x k neighbours in the frames before and
     after. With `context_dim`, the mean of the conditioning tokens `context (B, S, context_dim)` is added beside the
-    timestep (zero-initialised): a path for the caption that the paper's block does not have. GroupNorm statistics span the clip, or with `frame_norm` each frame alone (then a frame only sees frames
-    within 2 of it, which chunked decoding needs)."""
+    timestep (zero-initialised): a path for the caption that the paper's block does not have. GroupNorm statistics span the clip, or with
+    `frame_norm` each frame alone (then a frame only sees frames within 2 of it, which chunked decoding needs)."""
 
     def __init__(self, channels: int, temb_channels: int | None = None, *, groups: int = 32, dropout: float = 0.0,
                  frame_norm: bool = False, spatial_kernel: int = 1, context_dim: int | None = None):
@@ -96,31 +109,23 @@ class TemporalConvBlock(nn.Module):
         self.frame_norm = frame_norm
         self.conv1 = nn.Conv3d(channels, channels, (3, k, k), padding=(1, k // 2, k // 2))
         self.temb_proj = nn.Linear(temb_channels, channels) if temb_channels else None
-        self.context_proj = nn.Linear(check_int(context_dim, "context_dim", min=1), channels) if context_dim else None
-        if self.context_proj is not None:
-            nn.init.zeros_(self.context_proj.weight); nn.init.zeros_(self.context_proj.bias)
+        self.context_proj = _zeroed(nn.Linear(check_int(context_dim, "context_dim", min=1), channels)) if context_dim else None
         self.dropout = nn.Dropout(check_float(dropout, "dropout", min=0, max=1))
-        self.conv2 = nn.Conv3d(channels, channels, (3, k, k), padding=(1, k // 2, k // 2))
-        nn.init.zeros_(self.conv2.weight); nn.init.zeros_(self.conv2.bias)
+        self.conv2 = _zeroed(nn.Conv3d(channels, channels, (3, k, k), padding=(1, k // 2, k // 2)))
 
     def forward(self, x: torch.Tensor, num_frames: int, temb: torch.Tensor | None = None,
                 context: torch.Tensor | None = None) -> torch.Tensor:
         b, t = check_frames(x, num_frames)
         v = rearrange(x, "(b t) c h w -> b c t h w", t=t)
-        h = self.conv1(F.silu(self._norm(self.norm1, v)))
+        h = self.conv1(F.silu(_clip_norm(self.norm1, v, self.frame_norm)))
         if self.temb_proj is not None:
             _check_condition(temb, "temb", (x.shape[0], self.temb_proj.in_features), "one per frame")
             h = h + rearrange(self.temb_proj(F.silu(temb)), "(b t) c -> b c t 1 1", t=t)
         if self.context_proj is not None:
             _check_condition(context, "context", (b, "S", self.context_proj.in_features), "one per video")
             h = h + rearrange(self.context_proj(context.mean(1)), "b c -> b c 1 1 1")
-        h = self.conv2(self.dropout(F.silu(self._norm(self.norm2, h))))
+        h = self.conv2(self.dropout(F.silu(_clip_norm(self.norm2, h, self.frame_norm))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
-
-    def _norm(self, norm: nn.GroupNorm, v: torch.Tensor) -> torch.Tensor:
-        if not self.frame_norm:
-            return norm(v)
-        return rearrange(norm(rearrange(v, "b c t h w -> (b t) c h w")), "(b t) c h w -> b c t h w", t=v.shape[2])
 
 # %% ../nbs/08_temporal_layers.ipynb #a1f5b527
 def window_mask(num_frames: int, window: int | None, device=None) -> torch.Tensor | None:
@@ -177,8 +182,7 @@ class TemporalAttentionBlock(nn.Module):
         self.attn = TemporalAttention(c, head_dim=head_dim, max_rows=max_rows)
         self.cross = TemporalAttention(c, context_dim, head_dim=head_dim, max_rows=max_rows) if context_dim else None
         self.ff = FeedForward(c, mult=4, activation_fn="geglu")
-        self.proj_out = nn.Linear(c, c)
-        nn.init.zeros_(self.proj_out.weight); nn.init.zeros_(self.proj_out.bias)
+        self.proj_out = _zeroed(nn.Linear(c, c))
 
     def forward(self, x: torch.Tensor, num_frames: int, context: torch.Tensor | None = None) -> torch.Tensor:
         b, t = check_frames(x, num_frames)

@@ -228,6 +228,12 @@ def _to_device(batch, device):
     return batch
 
 
+def _batch(dataset: Dataset, config: TrainConfig, step: int, collate_fn: Callable, device) -> dict:
+    "The batch of `step`: the same items for the same seed and step, on any machine and after any resume."
+    items = [dataset[i] for i in batch_indices(len(dataset), config.batch_size, step, config.seed)]
+    return _to_device(collate_fn(items), device)
+
+# %% ../nbs/05_training.ipynb #29995029
 class _LivePlot:
     "A loss curve redrawn in place in a notebook (outside one, nothing is drawn)."
     def __init__(self):
@@ -244,6 +250,16 @@ class _LivePlot:
         self.ax.plot(history, lw=0.8)
         self.ax.set(xlabel="step", ylabel="loss", yscale="log")
         self.handle.update(self.fig)
+
+
+def _show_progress(step: int, history: list[float], config: TrainConfig, bar, plotter: _LivePlot | None) -> None:
+    "Every `log_every` steps (and at the last): the mean recent loss on the progress bar, and the live curve."
+    if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+        recent = history[-config.log_every:]
+        bar.set_postfix(loss=f"{sum(recent) / len(recent):.4f}")
+        bar.update((step + 1) - bar.n)
+        if plotter is not None:
+            plotter.update(history)
 
 # %% ../nbs/05_training.ipynb #c3d5e7f9
 def _trainable(model: torch.nn.Module, loss_fn, config) -> list[torch.nn.Parameter]:
@@ -282,6 +298,18 @@ def _train_step(model, loss_fn, batch, generator, optimizer, params, config, aut
     optimizer.step()
     return loss.item()
 
+# %% ../nbs/05_training.ipynb #66e66fc0
+def _optimisers(model, params, config: TrainConfig, ckpt_dir, device):
+    """AdamW, its learning-rate schedule and the EMA (or None) of `params`, restored from `ckpt_dir`'s latest
+    checkpoint when there is one; with the loss history so far and the step to go on from."""
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config))
+    ema = EMAModel(params, decay=config.ema_decay) if config.ema_decay is not None else None
+    history, start = _resume(ckpt_dir, model, optimizer, ema, device)
+    if start:
+        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config), last_epoch=start - 1)
+    return optimizer, sched, ema, history, start
+
 # %% ../nbs/05_training.ipynb #b6e9ac18
 def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: TrainConfig, *,
         ckpt_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
@@ -298,18 +326,12 @@ def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: Tra
     time_limit = None if time_limit is None else check_float(time_limit, "time_limit", min=0, open_min=True)
     device = torch.device(device) if device is not None else default_device()
     model.to(device).train()
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config))
-    ema = EMAModel(params, decay=config.ema_decay) if config.ema_decay is not None else None
-    history, start = _resume(ckpt_dir, model, optimizer, ema, device)
-    if start:
-        sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config), last_epoch=start - 1)
+    optimizer, sched, ema, history, start = _optimisers(model, params, config, ckpt_dir, device)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     t0, bar = time.time(), tqdm(total=config.steps, initial=start, disable=not progress, leave=False)
     plotter = _LivePlot() if plot else None
     for step in range(start, config.steps):
-        batch = _to_device(collate_fn([dataset[i] for i in batch_indices(len(dataset), config.batch_size, step,
-                                                                          config.seed)]), device)
+        batch = _batch(dataset, config, step, collate_fn, device)
         torch.manual_seed(config.seed * 1_000_003 + step)               # dropout and the like, per step
         history.append(_train_step(model, loss_fn, batch, step_generator(config.seed, step), optimizer, params,
                                    config, autocast, step))
@@ -318,11 +340,7 @@ def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: Tra
             ema.step(params)
         if on_step is not None:
             on_step(step + 1, history[-1])
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            bar.set_postfix(loss=f"{sum(history[-config.log_every:]) / len(history[-config.log_every:]):.4f}")
-            bar.update((step + 1) - bar.n)
-            if plotter is not None:
-                plotter.update(history)
+        _show_progress(step, history, config, bar, plotter)
         out_of_time = time_limit is not None and time.time() - t0 > time_limit
         if ckpt_dir is not None and ((step + 1) % config.ckpt_every == 0 or step + 1 == config.steps or out_of_time):
             save_checkpoint(ckpt_dir, model, optimizer, ema, dict(step=step + 1, history=history, config=asdict(config)))

@@ -137,9 +137,10 @@ def _check_pair(model, x: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
         low = resize_frames(low, (h, w), "bicubic")
     return low
 
-# %% ../nbs/14_upsampler.ipynb #ab344ea8
-class _LowResConditioning:
-    "The low-resolution side of an `Upsampler` (a mixin): the frame sizes it takes, its noise augmentation, its base."
+# %% ../nbs/14_upsampler.ipynb #9583d5f4
+class _UNetLayout:
+    """The UNet side of an `Upsampler` (a mixin): its config, the frame sizes it takes, and a fresh upsampler of a
+    named layout (`build`). Its host gives it `unet` and `unshuffle`."""
 
     @property
     def unet_config(self):
@@ -149,6 +150,23 @@ class _LowResConditioning:
     def multiple(self) -> int:
         "Frame sizes must be multiples of this: the UNet halves them, after the unshuffle."
         return self.unshuffle * 2 ** (len(self.unet_config.block_out_channels) - 1)
+
+    @classmethod
+    def build(cls, name: str = "demo", text_encoder: WordTextEncoder | None = None) -> "Upsampler":
+        "A fresh image upsampler of a named layout, attending to `text_encoder` (default: the shipped image LDM's)."
+        unet = build_upsampler_unet(name)
+        return cls(unet, text_encoder or load_image_ldm().text_encoder, **UPSAMPLER_SETTINGS[name])
+
+# %% ../nbs/14_upsampler.ipynb #ab344ea8
+class _LowResConditioning:
+    """The low-resolution side of an `Upsampler` (a mixin): the schedule that noises the low-res frames
+    (`_set_low_res`), the levels it takes and the noise augmentation itself."""
+
+    def _set_low_res(self, low_res: DiffusionConfig | None, max_noise_level: int):
+        self.low_res = check_type(low_res or LOW_RES_DIFFUSION, "low_res", DiffusionConfig)
+        self.low_schedule = self.low_res.noise_schedule()
+        self.max_noise_level = check_int(max_noise_level, "max_noise_level", min=0,
+                                         max=self.low_schedule.num_steps - 1)
 
     def check_levels(self, level, b: int) -> torch.Tensor:
         "Noise-augmentation levels: a scalar or `(B,)` integers in `[0, max_noise_level]`."
@@ -166,6 +184,18 @@ class _LowResConditioning:
         level = self.check_levels(level, low.shape[0]).to(low.device)
         noise = torch.randn(low.shape, generator=generator, dtype=low.dtype).to(low.device)
         return q_sample(low, level, noise, self.low_schedule)
+
+# %% ../nbs/14_upsampler.ipynb #db92bb49
+class _DetailResidual:
+    """What an `Upsampler` denoises (a mixin): with `residual`, what the frames add to the bicubic enlargement of the
+    low-res ones, times `detail_scale` (`_set_detail`); without, the frames themselves (a latent upsampler's). Its host
+    gives it `channels` and `residual`."""
+
+    def _set_detail(self, detail_scale: float):
+        self.detail_scale = check_float(detail_scale, "detail_scale", min=0, open_min=True)
+        if self.residual and self.channels != 3:
+            raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
+                             f"{self.channels} channels (a latent upsampler): use residual=False")
 
     def base(self, low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """What the model adds its output to: the clean `low` enlarged to `size` by bicubic interpolation (a
@@ -187,22 +217,14 @@ class _LowResConditioning:
         "The frames from a denoised `x` (the inverse of `target`): `base + x / detail_scale`, clamped to [-1, 1]."
         return (base + x / self.detail_scale).clamp(-1, 1)
 
-    @classmethod
-    def build(cls, name: str = "demo", text_encoder: WordTextEncoder | None = None) -> "Upsampler":
-        "A fresh image upsampler of a named layout, attending to `text_encoder` (default: the shipped image LDM's)."
-        unet = build_upsampler_unet(name)
-        return cls(unet, text_encoder or load_image_ldm().text_encoder, **UPSAMPLER_SETTINGS[name])
-
 # %% ../nbs/14_upsampler.ipynb #7b312fd6
-class Upsampler(_LowResConditioning, nn.Module):
+class Upsampler(_UNetLayout, _LowResConditioning, _DetailResidual, nn.Module):
     """A diffusion upsampler: `unet` (an image `UNet2DConditionModel`, run frame by frame, or a `VideoUNet`) denoises
     the high-resolution frames given the noise-augmented low-resolution ones, enlarged to their size and stacked on
-    channels; the augmentation level is the UNet's class label. `unshuffle` stacks r x r pixel blocks on channels
-    first (`to_depth`), so the UNet works at 1/r of the size. `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w),
-    level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`. `shared_noise`: the fraction of the diffusion noise's variance
-    that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames.
-    `detail_scale`: what the residual over the base is multiplied by before diffusion and divided by after, as a latent
-    is scaled to unit variance ("What the noise schedule sees" below)."""
+    channels, the augmentation level as its class label; `unshuffle` stacks r x r pixel blocks on channels first.
+    `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w), level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`.
+    `residual`, `detail_scale`: what it denoises (`target`). `shared_noise`: the fraction of the diffusion noise's
+    variance that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames."""
 
     def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
                  diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
@@ -215,16 +237,10 @@ class Upsampler(_LowResConditioning, nn.Module):
         self.channels = _unet_channels(self.unet_config, text_encoder, self.unshuffle)   # of the frames it denoises
         self.diffusion = check_type(diffusion or DEMO_DIFFUSION, "diffusion", DiffusionConfig)
         self.schedule = self.diffusion.noise_schedule()
-        self.low_res = check_type(low_res or LOW_RES_DIFFUSION, "low_res", DiffusionConfig)
-        self.low_schedule = self.low_res.noise_schedule()
-        self.max_noise_level = check_int(max_noise_level, "max_noise_level", min=0,
-                                         max=self.low_schedule.num_steps - 1)
+        self._set_low_res(low_res, max_noise_level)
         self.residual = check_type(residual, "residual", bool)
         self.shared_noise = check_float(shared_noise, "shared_noise", min=0, max=1)
-        self.detail_scale = check_float(detail_scale, "detail_scale", min=0, open_min=True)
-        if self.residual and self.channels != 3:
-            raise ValueError(f"residual: a residual upsampler adds to the bicubic RGB frames, but this UNet denoises "
-                             f"{self.channels} channels (a latent upsampler): use residual=False")
+        self._set_detail(detail_scale)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, level: torch.Tensor,
                 tokens: torch.Tensor) -> torch.Tensor:
@@ -364,7 +380,7 @@ def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] |
                       device=low.device, callback=callback, **sampling_settings(model, num_steps))
     return model.finish(out, base)
 
-# %% ../nbs/14_upsampler.ipynb #83c6ab44
+# %% ../nbs/14_upsampler.ipynb #a7539b65
 def upsample_windows(frames: int, window: int = 8, overlap: int = 2) -> list[tuple[int, int]]:
     """`(start, stop)` of windows of `window` frames over `frames`, each sharing `overlap` frames with the one before
     (the last may be shorter)."""
@@ -372,7 +388,22 @@ def upsample_windows(frames: int, window: int = 8, overlap: int = 2) -> list[tup
     overlap = check_int(overlap, "overlap", min=0, max=window - 1)
     return [(s, min(s + window, frames)) for s in range(0, max(frames - overlap, 1), window - overlap)]
 
+# %% ../nbs/14_upsampler.ipynb #701b2453
+def _overlap_blend(prev_path: list | None, shared: int, overlap: int, path: list, like: torch.Tensor):
+    """The `callback` of one window of `upsample_video`: after denoising step `i` its first `shared` frames become a
+    blend of the earlier window's at that step, `prev_path[i]` (weights `shared / (shared + 1)` down to
+    `1 / (shared + 1)`), and its own; its last `overlap` frames are kept in `path` for the next window. `like`: a
+    tensor of the dtype and device of the frames."""
+    weights = torch.arange(shared, 0, -1, dtype=like.dtype).to(like.device).view(1, 1, -1, 1, 1) / (shared + 1)
 
+    def blend(i, t, x, x0):
+        if shared:
+            x[:, :, :shared] = weights * prev_path[i] + (1 - weights) * x[:, :, :shared]
+        if overlap:
+            path.append(x[:, :, -overlap:].clone())
+    return blend
+
+# %% ../nbs/14_upsampler.ipynb #83c6ab44
 def upsample_video(model: Upsampler, low: torch.Tensor, captions: Sequence[str] | None = None, *, window: int = 8,
                    overlap: int = 2, factor: int = 4, generator: torch.Generator | int | None = None,
                    **sampling) -> Iterator[torch.Tensor]:
@@ -400,18 +431,10 @@ def _upsample_video(model, low, captions, windows, overlap, factor, generator, s
                             generator, common=common).to(low.device)
         if shared:
             noise[:, :, :shared] = prev_noise[:, :, -shared:]
-        weights = torch.arange(shared, 0, -1, dtype=noise.dtype).to(low.device).view(1, 1, -1, 1, 1) / (shared + 1)
         path = []
-
-        def blend(i, t, x, x0):
-            if shared:
-                x[:, :, :shared] = weights * prev_path[i] + (1 - weights) * x[:, :, :shared]
-            if overlap:
-                path.append(x[:, :, -overlap:].clone())
         out = upsample_clip(model, low[:, :, start:stop], captions, factor=factor, generator=generator, x_T=noise,
-                            callback=blend, **sampling)
-        last = k == len(windows) - 1
-        keep = out.shape[2] if last else out.shape[2] - overlap
+                            callback=_overlap_blend(prev_path, shared, overlap, path, noise), **sampling)
+        keep = out.shape[2] if k == len(windows) - 1 else out.shape[2] - overlap
         yield out[:, :, :keep]
         done = start + keep
         prev_noise, prev_path = noise, path
@@ -461,7 +484,7 @@ def _image_copy(config, state: dict, dtype: torch.dtype | None) -> UNet2DConditi
     unet.load_state_dict(state)
     return nn.Module.to(unet, dtype) if dtype is not None else unet
 
-
+# %% ../nbs/14_upsampler.ipynb #9d1b6867
 def load_upsampler(path: str | os.PathLike | None = None, *, video: bool = True,
                    text_encoder: WordTextEncoder | None = None) -> Upsampler:
     """The shipped upsampler (`data_samples/checkpoints/upsampler`) or the one at `path`: the video upsampler, or with
@@ -534,6 +557,35 @@ UPSAMPLER_SHARED_NOISE = 0.8             # the shipped video upsampler's `shared
 UPSAMPLER_TEMPORAL = {}                  # the shipped video upsampler's temporal layers: VideoUNet's defaults
 
 
+# %% ../nbs/14_upsampler.ipynb #c7a82615
+def _stage_model(stage: str, out_dir: str | os.PathLike, temporal: dict | None, shared_noise: float) -> Upsampler:
+    """The upsampler a training stage of `train_upsampler` starts from: a fresh image upsampler (`'image'`), the image
+    upsampler at `out_dir` with temporal layers (`'video'`), or the video upsampler at `out_dir` with its temporal
+    layers trainable again (`'slow'`, `'shared'`: the diffusion noise shared by `shared_noise`; 0 for `'slow'`)."""
+    if stage == "image":
+        return Upsampler.build("demo")
+    if stage == "video":
+        temporal = check_type(temporal, "temporal", (dict, type(None)))
+        return load_upsampler(out_dir, video=False).to_video(**(UPSAMPLER_TEMPORAL if temporal is None else temporal))
+    try:
+        model = load_upsampler(out_dir)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"out_dir: {out_dir} holds no video upsampler; train stage='video' first") from None
+    model.shared_noise = shared_noise if stage == "shared" else 0.0
+    for p in model.unet.temporal_parameters():
+        p.requires_grad_(True)
+    return model
+
+
+def _stage_clips(stage: str, seed: int) -> Dataset:
+    """A stage's default clips: single frames for the image stage, 8-frame clips for the video stage, and those with
+    `slow_highres_clips()` added for the slow and shared stages."""
+    if stage == "image":
+        return highres_clips(frames=1, n_synthetic=2000, seed=seed)
+    if stage == "video":
+        return highres_clips(frames=8, seed=seed)
+    return ConcatDataset([highres_clips(frames=8, seed=seed), slow_highres_clips()])
+
 # %% ../nbs/14_upsampler.ipynb #ca7718d4
 def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config: TrainConfig | None = None,
                     clips: Dataset | None = None, patch: int = 64, ckpt_dir: str | os.PathLike | None = None,
@@ -557,23 +609,8 @@ def train_upsampler(out_dir: str | os.PathLike, *, stage: str = "image", config:
                                min=0, max=1)
     config = check_type(config, "config", (TrainConfig, type(None))) or default
     seed_everything(config.seed)
-    if stage == "image":
-        model = Upsampler.build("demo")
-        clips = clips if clips is not None else highres_clips(frames=1, n_synthetic=2000, seed=config.seed)
-    elif stage == "video":
-        temporal = check_type(temporal, "temporal", (dict, type(None)))
-        model = load_upsampler(out_dir, video=False).to_video(**(UPSAMPLER_TEMPORAL if temporal is None else temporal))
-        clips = clips if clips is not None else highres_clips(frames=8, seed=config.seed)
-    else:
-        try:
-            model = load_upsampler(out_dir)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"out_dir: {out_dir} holds no video upsampler; train stage='video' first") from None
-        model.shared_noise = shared_noise if stage == "shared" else 0.0
-        for p in model.unet.temporal_parameters():
-            p.requires_grad_(True)
-        clips = clips if clips is not None else ConcatDataset([highres_clips(frames=8, seed=config.seed),
-                                                               slow_highres_clips()])
+    model = _stage_model(stage, out_dir, temporal, shared_noise)
+    clips = clips if clips is not None else _stage_clips(stage, config.seed)
     data = PatchClips(clips, patch=patch, seed=config.seed)
     result = fit(model, upsampler_loss(), data, config, ckpt_dir=ckpt_dir, device=as_device(device),
                  progress=progress, collate_fn=collate_patches, time_limit=time_limit)
@@ -648,7 +685,7 @@ def heldout_highres(frames: int = 16, n: int = 6) -> dict[str, list[dict]]:
     return {"real": [real[i] for i in range(len(real))], "camera moves": [camera[i] for i in range(n)],
             "bouncing shapes": [shapes[i] for i in range(n)]}
 
-# %% ../nbs/14_upsampler.ipynb #fd434e6b
+# %% ../nbs/14_upsampler.ipynb #14ef5330
 def _pieces(videos: torch.Tensor, length: int = 4) -> torch.Tensor:
     "`(B, C, T, H, W)` -> `(B T / length, C, length, H, W)`: consecutive pieces (a remainder dropped)."
     t = videos.shape[2] // length * length
@@ -661,18 +698,12 @@ def _one_noise(model: Upsampler, low: torch.Tensor, seed: int, factor: int = 4) 
     g = torch.Generator().manual_seed(seed)
     return torch.randn(b, model.channels, 1, h * factor, w * factor, generator=g).expand(-1, -1, n, -1, -1).clone()
 
-
-@torch.no_grad()
-def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[str, list[dict]] | None = None, *,
-                       num_steps: int = 4, noise_level: int = 20, window: int = 8, seed: int = 0) -> dict:
-    """`upsampler_scores` and the Frechet distance of `clip_features` of 4-frame pieces (`fd`) for bicubic, the image
-    upsampler (and, as references, the same with one starting noise for every frame, and with the video upsampler's
-    `shared_noise` if it has one), and the video upsampler without and with 2 frames of overlap, on each part of
-    `parts` (default
-    `heldout_highres()`), each clip downsampled 4x and upsampled back. Returns `scores` (part -> method -> scores)
-    and `side_by_side`, the first clip's frames from each method and the truth, side by side."""
-    check_type(image_ups, "image_ups", Upsampler), check_type(video_ups, "video_ups", Upsampler)
-    sampling = dict(num_steps=num_steps, noise_level=noise_level)
+# %% ../nbs/14_upsampler.ipynb #a840cd7e
+def _upsampler_methods(image_ups: Upsampler, video_ups: Upsampler, window: int, sampling: dict) -> dict:
+    """What `measure_upsamplers` compares: name -> (`fn(low, captions, seed)` -> frames, the overlap of its windows).
+    Bicubic; the image upsampler, also from one starting noise for every frame and (if the video upsampler has one)
+    with the video upsampler's `shared_noise`; the video upsampler in windows of `window` without and with 2 frames
+    of overlap. `sampling` goes to `upsample_clip`."""
     whole = lambda chunks: torch.cat(list(chunks), 2)
     methods = {
         "bicubic": (lambda low, caps, g: bicubic(low), 0),
@@ -687,6 +718,19 @@ def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[s
                                                                        generator=g, **sampling)), 2)}
     if video_ups.shared_noise == 0:
         del methods["image, shared noise"]
+    return methods
+
+# %% ../nbs/14_upsampler.ipynb #fd434e6b
+@torch.no_grad()
+def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[str, list[dict]] | None = None, *,
+                       num_steps: int = 4, noise_level: int = 20, window: int = 8, seed: int = 0) -> dict:
+    """`upsampler_scores` and the Frechet distance of `clip_features` of 4-frame pieces (`fd`) for bicubic, the image
+    upsampler (and, as references, the same with one starting noise for every frame, and with the video upsampler's
+    `shared_noise` if it has one), and the video upsampler without and with 2 frames of overlap, on each part of
+    `parts` (default `heldout_highres()`), each clip downsampled 4x and upsampled back. Returns `scores` (part ->
+    method -> scores) and `side_by_side`, the first clip's frames from each method and the truth, side by side."""
+    check_type(image_ups, "image_ups", Upsampler), check_type(video_ups, "video_ups", Upsampler)
+    methods = _upsampler_methods(image_ups, video_ups, window, dict(num_steps=num_steps, noise_level=noise_level))
     scores, side = {}, None
     for part, items in (parts or heldout_highres()).items():
         truth, caps = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]

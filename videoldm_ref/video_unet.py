@@ -158,7 +158,7 @@ def _check_inputs(cfg, sample, context, indicator) -> tuple[int, int]:
                              f"{tuple(indicator.shape)}")
     return b, t
 
-
+# %% ../nbs/09_video_unet.ipynb #f81a2b83
 def _check_class_labels(cfg, labels, b: int) -> torch.Tensor | None:
     """Check the `class_labels` `(B,)` a UNet with a class embedding needs (such as the x4 upscaler's noise level,
     `14_upsampler`): one per video, integers below `num_class_embeds`; `None` for a UNet without one."""
@@ -179,10 +179,31 @@ def _check_class_labels(cfg, labels, b: int) -> torch.Tensor | None:
         raise ValueError(f"class_labels: expected integers in [0, {n - 1}], got {labels.tolist()[:8]}")
     return labels
 
+
+def _check_timestep(timestep, b: int, device) -> torch.Tensor:
+    "The diffusion step of each of `b` videos, `(B,)` on `device`, from a scalar or one per video."
+    timestep = torch.as_tensor(timestep, device=device)
+    if timestep.ndim == 0:
+        timestep = timestep.expand(b)
+    if timestep.shape != (b,):
+        raise ValueError(f"timestep: expected a scalar or ({b},), one per video, got shape {tuple(timestep.shape)}")
+    return timestep
+
 # %% ../nbs/09_video_unet.ipynb #c0ffee02
 class SpatialTemporalWeights:
     """Bookkeeping of a wrapped model's weights: which are the image model's (spatial, under their own names once
     `.spatial` is dropped) and which are new (temporal layers and mix factors). Mixed into `VideoUNet`."""
+
+    @classmethod
+    def from_unet2d(cls, unet: UNet2DConditionModel, **temporal_config) -> "VideoUNet":
+        "Wrap a trained image `unet`: its weights are copied, the temporal layers start as the identity."
+        if not isinstance(unet, UNet2DConditionModel):
+            raise TypeError(f"unet: expected a diffusers UNet2DConditionModel, got {type(unet).__name__}")
+        param = next(unet.parameters())
+        with torch.device(param.device):
+            video = cls({k: v for k, v in unet.config.items() if not k.startswith("_")}, **temporal_config)
+        video.load_spatial_state_dict(unet.state_dict())
+        return nn.Module.to(video, param.dtype)                         # (ModelMixin.to warns about fp32 modules)
 
     def spatial_state_dict(self) -> dict[str, torch.Tensor]:
         "The image UNet's state dict, under its own names."
@@ -229,35 +250,19 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
                                conv_context_dim=self.unet.config.cross_attention_dim if conv_context else None,
                                spatial_position=attention_position)
 
-    @classmethod
-    def from_unet2d(cls, unet: UNet2DConditionModel, **temporal_config) -> "VideoUNet":
-        "Wrap a trained image `unet`: its weights are copied, the temporal layers start as the identity."
-        if not isinstance(unet, UNet2DConditionModel):
-            raise TypeError(f"unet: expected a diffusers UNet2DConditionModel, got {type(unet).__name__}")
-        param = next(unet.parameters())
-        with torch.device(param.device):
-            video = cls({k: v for k, v in unet.config.items() if not k.startswith("_")}, **temporal_config)
-        video.load_spatial_state_dict(unet.state_dict())
-        return nn.Module.to(video, param.dtype)                         # (ModelMixin.to warns about fp32 modules)
-
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | float | int, encoder_hidden_states: torch.Tensor,
                 image_only_indicator: torch.Tensor | None = None,
                 class_labels: torch.Tensor | None = None) -> torch.Tensor:
         """`class_labels (B,)`, one per video, go to the wrapped UNet's class embedding for every frame (the x4
         upscaler's noise level, say); needed exactly when the UNet has one."""
         b, t = _check_inputs(self.unet.config, sample, encoder_hidden_states, image_only_indicator)
-        class_labels = _check_class_labels(self.unet.config, class_labels, b)
-        timestep = torch.as_tensor(timestep, device=sample.device)
-        if timestep.ndim == 0:
-            timestep = timestep.expand(b)
-        if timestep.shape != (b,):
-            raise ValueError(f"timestep: expected a scalar or ({b},), one per video, got shape {tuple(timestep.shape)}")
+        labels = _check_class_labels(self.unet.config, class_labels, b)
+        timestep = _check_timestep(timestep, b, sample.device)
         self.frames.num_frames, self.frames.image_only_indicator = t, image_only_indicator
         self.frames.context = encoder_hidden_states
-        out = self.unet(rearrange(sample, "b c t h w -> (b t) c h w"), timestep.repeat_interleave(t),
-                        encoder_hidden_states=encoder_hidden_states.repeat_interleave(t, 0),
-                        class_labels=None if class_labels is None else
-                        class_labels.to(sample.device).repeat_interleave(t)).sample
+        per_frame = lambda v: None if v is None else v.to(sample.device).repeat_interleave(t, 0)   # (B, ...) -> (B*T, ...)
+        out = self.unet(rearrange(sample, "b c t h w -> (b t) c h w"), per_frame(timestep),
+                        encoder_hidden_states=per_frame(encoder_hidden_states), class_labels=per_frame(labels)).sample
         return rearrange(out, "(b t) c h w -> b c t h w", b=b)
 
 # %% ../nbs/09_video_unet.ipynb #033267d8
