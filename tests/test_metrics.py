@@ -182,3 +182,41 @@ def test_yardstick_rejects_bad_input(shapes):
         color_objects(v[:, 0], "pink")
     with pytest.raises(ValueError, match="frame: expected"):
         color_objects(v[:2, 0], "red")
+
+
+def _long_clip(offsets=None, frames: int = 113, speed: float = 0.25) -> torch.Tensor:
+    from videoldm_ref.data import _draw_clip
+    x = 16 + speed * np.arange(frames) + (0 if offsets is None else offsets)
+    return _draw_clip("square", "blue", [(30.0, float(c)) for c in x], 5.0, 64, torch.full((3, 1, 1), -0.8))
+
+
+def test_step_smoothness_has_a_floor_and_sees_a_judder_at_its_period():
+    from videoldm_ref.metrics import step_smoothness
+    caption, truth = "a blue square moving right", _long_clip()
+    assert step_smoothness(truth, caption, truth).worst == 0
+    alone = step_smoothness(truth, caption)                                       # no truth: the moving average
+    assert alone.step_noise < 0.02 and alone.backward == 0
+    for period in (3, 4):
+        offsets = np.zeros(113)
+        offsets[::period] = 0.4
+        judder = step_smoothness(_long_clip(offsets), caption, truth, period=period)
+        assert judder.periodic > 0.9 and judder.backward > 100 // period
+        other = step_smoothness(_long_clip(offsets), caption, truth, period=7)     # the wrong period: not there
+        assert other.periodic < 0.2
+    drift = step_smoothness(_long_clip(np.linspace(0, 3, 113)), caption, truth)     # even, only faster: no judder
+    assert drift.step_noise < 0.02 and drift.backward == 0
+
+
+def test_step_smoothness_refuses_bad_input_and_says_nan_without_one_object():
+    from videoldm_ref.metrics import step_smoothness
+    caption, truth = "a blue square moving right", _long_clip()
+    with pytest.raises(ValueError, match="video: expected at least 32"):
+        step_smoothness(truth[:, :31], caption)
+    with pytest.raises(ValueError, match="truth: expected the shape"):
+        step_smoothness(truth, caption, truth[:, 1:])
+    with pytest.raises(ValueError, match="caption"):
+        step_smoothness(truth, "zoom in")
+    gone = truth.clone()
+    gone[:, 40] = -0.8                                                             # the object missing in one frame
+    s = step_smoothness(gone, caption)
+    assert np.isnan(s.step_noise) and np.isnan(s.worst)

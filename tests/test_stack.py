@@ -1,5 +1,6 @@
 """The Video LDM stack as one pipeline (`15_stack`): folder round trip, streaming pieces, bad input, interruptions."""
 import json
+import re
 
 import pytest
 import torch
@@ -215,7 +216,7 @@ def test_extend_answers_its_context_frames(pipe):
 
 def _square_moving_right(steps: list[int], size: int = 64) -> torch.Tensor:
     "A red square on black that moves `steps[i]` pixels right from frame i to i+1: `(3, T, size, size)`."
-    x, frames = 8, []
+    x, frames = 4, []
     for dx in [0] + steps:
         x += dx
         frame = torch.full((3, size, size), -1.0)
@@ -226,17 +227,19 @@ def _square_moving_right(steps: list[int], size: int = 64) -> torch.Tensor:
 
 def test_demo_report_says_the_run_and_measures_the_steps():
     from videoldm_ref.stack import demo_report
-    record = dict(said=["stages: keyframes 1.0 s"], seconds=70.2, threads=2, frames=9, fps=30.0, peak_rss_mb=2048.0,
+    record = dict(said=["stages: keyframes 1.0 s"], seconds=70.2, threads=2, frames=41, fps=30.0, peak_rss_mb=2048.0,
                   caption=CAPTION)
-    even = demo_report(record, _square_moving_right([3] * 8))
-    assert even.splitlines()[:2] == ["stages: keyframes 1.0 s", "9 frames at 30 fps in 70 s on 2 threads, peak RSS 2.00 GiB"]
-    assert "median 3.00 px, from +3.00 to +3.00; 0 of 8 steps go backwards; median distance from a straight path 0.00 px" in even
-    judder = demo_report(record, _square_moving_right([6, -2, 6, -2, 6, -2, 6, -2]))
-    assert "from -2.00 to +6.00; 4 of 8 steps go backwards" in judder
-    assert demo_report(record).splitlines()[-1].startswith("9 frames")                 # no video: the record alone
+    even = demo_report(record, _square_moving_right([1] * 40, size=64))
+    assert even.splitlines()[:2] == ["stages: keyframes 1.0 s", "41 frames at 30 fps in 70 s on 2 threads, peak RSS 2.00 GiB"]
+    assert "median 1.00 px, from +1.00 to +1.00; 0 of 40 steps go backwards; step noise 0.00 px (worst 0.00)" in even
+    judder = demo_report(record, _square_moving_right([3, -1] * 20, size=64))
+    assert "from -1.00 to +3.00; 20 of 40 steps go backwards" in judder                # 3, -1, 3, -1: about 1 px a frame
+    noise, share = re.search(r"step noise ([\d.]+) px .*?, (\d+)% of it every 4th", judder).groups()
+    assert 1.8 < float(noise) < 2.2 and int(share) > 90                               # +-2 px about the mean, periodic
+    assert demo_report(record).splitlines()[-1].startswith("41 frames")                # no video: the record alone
     with pytest.raises(ValueError, match="record: .* missing \\['caption'"):
         demo_report({k: v for k, v in record.items() if k != "caption"})
     with pytest.raises(TypeError, match="record"):
         demo_report([record])
     with pytest.raises(ValueError, match="video"):
-        demo_report(record, torch.zeros(9, 3, 64, 64))
+        demo_report(record, torch.zeros(41, 3, 64, 64))

@@ -70,7 +70,9 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
     in-between frames lose the keyframes' object (`13_interpolation`, "A probe: change one word").
     The arguments are checked when it is called, before the first chunk is asked for."""
     check_type(ldm, "ldm", ContextLDM)
-    check_tensor(keyframes, "keyframes", ndim=5, floating=True)
+    check_tensor(keyframes, "keyframes", ndim=5, floating=True, finite=True)
+    if keyframes.shape[2] < 2:
+        raise ValueError(f"keyframes: expected at least 2 keyframes (B, C, N >= 2, h, w), got shape {tuple(keyframes.shape)}")
     windows = interpolation_windows(keyframes.shape[2], window)
     return _interpolate(ldm, keyframes, captions, check_int(every, "every", min=2), window, windows,
                         num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,

@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import check_choice, check_float, check_tensor, check_video
+from .core import check_choice, check_float, check_int, check_tensor, check_video
 from .data import COLORS, DIRECTIONS, SHAPES
 
 # %% auto #0
 __all__ = ['MOTION_CHECKS', 'psnr', 'temporal_consistency', 'flicker', 'frechet_distance', 'frame_features', 'parse_caption',
-           'color_objects', 'tell_shape', 'MotionCheck', 'motion_check', 'motion_pass_rate']
+           'color_objects', 'tell_shape', 'MotionCheck', 'motion_check', 'motion_pass_rate', 'object_track',
+           'StepSmoothness', 'step_smoothness']
 
 # %% ../nbs/02_metrics.ipynb #218f4160
 def _check_pair(x: torch.Tensor, y: torch.Tensor, names: tuple[str, str]) -> None:
@@ -257,3 +258,46 @@ def motion_pass_rate(videos: torch.Tensor, captions, **kwargs) -> dict:
     checks = [motion_check(v, c, **kwargs) for v, c in zip(videos, captions)]
     return dict({k: float(np.mean([getattr(m, k) for m in checks])) for k in (*MOTION_CHECKS, "passed")},
                 checks=checks)
+
+# %% ../nbs/02_metrics.ipynb #ddb5686d
+def object_track(video: torch.Tensor, caption: str) -> np.ndarray:
+    "The object's centroid along the caption's way, in pixels, frame by frame (NaN where not exactly one object)."
+    dy, dx = DIRECTIONS[parse_caption(caption)[2]]
+    axis = 0 if dy else 1
+    return motion_check(video, caption).centroids[:, axis] * (dy or dx) * video.shape[2 + axis]
+
+
+@dataclass
+class StepSmoothness:
+    """How evenly an object moves over a long clip: `step_noise` and the `worst` step error (px), `backward` steps, the
+    `periodic` share; the step `errors`."""
+    step_noise: float
+    worst: float
+    backward: int
+    periodic: float
+    errors: np.ndarray = field(repr=False)
+
+
+def step_smoothness(video: torch.Tensor, caption: str, truth: torch.Tensor | None = None, *,
+                    period: int = 4) -> StepSmoothness:
+    """The long-clip yardstick of `video (3, T, H, W)`: step errors against `truth`'s steps (same shape), or against
+    the steps' moving average over `4 * period` frames. NaN figures when the object is not one object in every frame."""
+    period = check_int(period, "period", min=2)
+    check_video(video, "video", batched=False, channels=3)
+    if video.shape[1] < 8 * period:
+        raise ValueError(f"video: expected at least {8 * period} frames (8 periods) to judge, got {video.shape[1]}")
+    if truth is not None and truth.shape != video.shape:
+        raise ValueError(f"truth: expected the shape of video {tuple(video.shape)}, got {tuple(truth.shape)}")
+    steps = np.diff(object_track(video, caption))
+    if truth is not None:
+        reference = np.diff(object_track(truth, caption))
+    else:
+        reference = ndimage.uniform_filter1d(steps, 4 * period, mode="nearest")
+    errors = steps - reference
+    if not np.isfinite(errors).all():
+        return StepSmoothness(float("nan"), float("nan"), int(np.nansum(steps < 0)), float("nan"), errors)
+    centred = errors - errors.mean()
+    phase = np.arange(len(centred)) % period                            # the part that repeats every `period` steps
+    by_phase = np.array([centred[phase == k].mean() for k in range(period)])[phase]
+    share = (by_phase ** 2).sum() / max((centred ** 2).sum(), 1e-12)
+    return StepSmoothness(float(errors.std()), float(np.abs(errors).max()), int((steps < 0).sum()), float(share), errors)

@@ -25,14 +25,14 @@ from .autoencoder import (VAE_CONFIGS, downsampling_factor, encode_video, load_a
 from .context import ContextLDM, ContextVideoUNet, load_prediction, predict_latents
 from .core import (atomic_folder, check_choice, check_float, check_int, check_path, check_tensor,
                                check_type, check_video, make_generator)
-from .data import DIRECTIONS, data_samples_dir
+from .data import data_samples_dir
 from .diffusion import ddim_sample, guided
 from .image_ldm import UNET_CONFIGS, ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
 from .interpolation import (interpolate, interpolation_trains, interpolation_windows, load_interpolation,
                                         save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
-from .metrics import motion_check, parse_caption
+from .metrics import object_track, step_smoothness
 from .temporal_decoder import TemporalDecoder, _is_new, decode_video_temporal, load_temporal_decoder
 from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler, resize_frames, save_upsampler,
                                     upsample_video, upsample_windows)
@@ -527,12 +527,10 @@ def demo_report(record: dict, video: torch.Tensor | None = None) -> str:
                                     f"on {record['threads']} threads, peak RSS {record['peak_rss_mb'] / 1024:.2f} GiB"]
     if video is not None:
         check_video(video, "video", batched=False, channels=3)
-        dy, dx = DIRECTIONS[parse_caption(record["caption"])[2]]
-        along = motion_check(video, record["caption"]).centroids[:, 0 if dy else 1] * (dy or dx)
-        steps = np.diff(along) * video.shape[2 if dy else 3]                      # pixels, the caption's way positive
-        t = np.arange(len(along))
-        off = np.abs(along - np.polyval(np.polyfit(t, along, 1), t)) * video.shape[2 if dy else 3]
+        steps = np.diff(object_track(video, record["caption"]))                   # pixels, the caption's way positive
+        judged = step_smoothness(video, record["caption"])                        # against the steps' moving average
         lines.append(f"the object's step from frame to frame: median {np.median(steps):.2f} px, from {steps.min():+.2f} "
-                     f"to {steps.max():+.2f}; {int((steps < 0).sum())} of {len(steps)} steps go backwards; median "
-                     f"distance from a straight path {np.median(off):.2f} px (frames {video.shape[3]} px wide)")
+                     f"to {steps.max():+.2f}; {judged.backward} of {len(steps)} steps go backwards; step noise "
+                     f"{judged.step_noise:.2f} px (worst {judged.worst:.2f}), {judged.periodic:.0%} of it every 4th frame "
+                     f"(frames {video.shape[3]} px wide)")
     return "\n".join(lines)
