@@ -270,11 +270,12 @@ def object_track(video: torch.Tensor, caption: str) -> np.ndarray:
 @dataclass
 class StepSmoothness:
     """How evenly an object moves over a long clip: `step_noise` and the `worst` step error (px), `backward` steps, the
-    `periodic` share; the step `errors`."""
+    `periodic` share; the `steps` (px, the caption's way positive) and their `errors`."""
     step_noise: float
     worst: float
     backward: int
     periodic: float
+    steps: np.ndarray = field(repr=False)
     errors: np.ndarray = field(repr=False)
 
 
@@ -295,9 +296,10 @@ def step_smoothness(video: torch.Tensor, caption: str, truth: torch.Tensor | Non
         reference = ndimage.uniform_filter1d(steps, 4 * period, mode="nearest")
     errors = steps - reference
     if not np.isfinite(errors).all():
-        return StepSmoothness(float("nan"), float("nan"), int(np.nansum(steps < 0)), float("nan"), errors)
+        return StepSmoothness(float("nan"), float("nan"), int(np.nansum(steps < 0)), float("nan"), steps, errors)
     centred = errors - errors.mean()
     phase = np.arange(len(centred)) % period                            # the part that repeats every `period` steps
     by_phase = np.array([centred[phase == k].mean() for k in range(period)])[phase]
     share = (by_phase ** 2).sum() / max((centred ** 2).sum(), 1e-12)
-    return StepSmoothness(float(errors.std()), float(np.abs(errors).max()), int((steps < 0).sum()), float(share), errors)
+    return StepSmoothness(float(errors.std()), float(np.abs(errors).max()), int((steps < 0).sum()), float(share), steps,
+                          errors)

@@ -32,7 +32,7 @@ from .interpolation import (interpolate, interpolation_trains, interpolation_win
                                         save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
-from .metrics import object_track, step_smoothness
+from .metrics import step_smoothness
 from .temporal_decoder import TemporalDecoder, _is_new, decode_video_temporal, load_temporal_decoder
 from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler, resize_frames, save_upsampler,
                                     upsample_video, upsample_windows)
@@ -223,7 +223,7 @@ def _deliver(chunks, total: int, output_type: str, path: Path | None, fps: float
 class _StackRun(_StackStages):
     "The stages in order, each timed and with its progress bar (a mixin of `VideoLDMPipeline`)."
 
-    def _run(self, prompts, negative, n, passes, total, steps, guidance_scale, context_scale, noise_level, overlap,
+    def _run(self, prompts, negative, *, n, passes, total, steps, guidance_scale, context_scale, noise_level, overlap,
              upsample, output_type, path, fps, g, bar) -> tuple:
         "`__call__`'s work once its arguments are checked: the frames (or None for an mp4) and seconds per stage."
         times = {}
@@ -282,8 +282,10 @@ class _StackSampling(_StackRun):
         path = _check_out(out, output_type, len(prompts))
         fps = KEYFRAME_FPS * 4 ** passes
         bar = lambda stage, total: tqdm(total=total, desc=stage, disable=not progress, leave=False)
-        frames, times = self._run(prompts, negative, n, passes, total, steps, guidance_scale, context_scale,
-                                  noise_level, overlap, upsample, output_type, path, fps, make_generator(generator), bar)
+        frames, times = self._run(prompts, negative, n=n, passes=passes, total=total, steps=steps,
+                                  guidance_scale=guidance_scale, context_scale=context_scale, noise_level=noise_level,
+                                  overlap=overlap, upsample=upsample, output_type=output_type, path=path, fps=fps,
+                                  g=make_generator(generator), bar=bar)
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
 # %% ../nbs/15_stack.ipynb #ca955273
@@ -527,8 +529,8 @@ def demo_report(record: dict, video: torch.Tensor | None = None) -> str:
                                     f"on {record['threads']} threads, peak RSS {record['peak_rss_mb'] / 1024:.2f} GiB"]
     if video is not None:
         check_video(video, "video", batched=False, channels=3)
-        steps = np.diff(object_track(video, record["caption"]))                   # pixels, the caption's way positive
         judged = step_smoothness(video, record["caption"])                        # against the steps' moving average
+        steps = judged.steps                                                      # pixels, the caption's way positive
         lines.append(f"the object's step from frame to frame: median {np.median(steps):.2f} px, from {steps.min():+.2f} "
                      f"to {steps.max():+.2f}; {judged.backward} of {len(steps)} steps go backwards; step noise "
                      f"{judged.step_noise:.2f} px (worst {judged.worst:.2f}), {judged.periodic:.0%} of it every 4th frame "
