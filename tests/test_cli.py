@@ -179,6 +179,27 @@ def test_two_stage_training_runs_the_stages_in_order_and_stops_where_minutes_cut
     assert calls == [("a", "a"), ("b", "b")] and len(result.history) == 1   # c waits for b to finish
 
 
+def test_interpolation_training_keeps_the_paper_s_model_beside_the_residual_one(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+    import videoldm_ref.interpolation as interpolation
+    from videoldm_ref.cli import _train_interpolation
+    seen = []
+
+    def train(out, *, stage, ckpt_dir, device, time_limit):               # writes which stage made the model
+        seen.append(stage)
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "made_by").write_text(stage)
+        steps = {"all": interpolation.INTERPOLATION_TRAINING, "slow": interpolation.INTERPOLATION_SLOW_TRAINING,
+                 "residual": interpolation.RESIDUAL_TRAINING}[stage].steps
+        return None, SimpleNamespace(history=[0.0] * steps)
+
+    monkeypatch.setattr(interpolation, "train_interpolation", train)
+    _train_interpolation(tmp_path / "interpolation", tmp_path / "ckpt")
+    assert seen == ["all", "slow", "residual"]
+    assert (tmp_path / "interpolation_paper" / "made_by").read_text() == "slow"
+    assert (tmp_path / "interpolation" / "made_by").read_text() == "residual"
+
+
 def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, capsys):
     out = ["--out", str(tmp_path / "m")]
     assert main(["train", "keyframes", "--device", "gpu0", *out]) == 2

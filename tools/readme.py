@@ -2,8 +2,9 @@
 
     python tools/readme.py          # regenerate README.md
     python tools/readme.py --check  # exit 1 when README.md is out of date
-    python tools/readme.py --picture  # also redraw the README's pictures: nbs/images/samples.png (the data) and
-                                      # nbs/images/generated.png (the shipped keyframe model, before and after)
+    python tools/readme.py --picture  # also redraw the README's pictures: nbs/images/samples.png (the data),
+                                      # nbs/images/generated.png (the shipped keyframe model, before and after) and
+                                      # nbs/images/demo_track.png (the object's track in make demo's last video)
 
 Markdown cells are copied; code cells become ```python blocks followed by their text output; cells flagged
 `#| hide` are left out, and `#| echo: false` ones show their output only; relative image links are rewritten to point into nbs/."""
@@ -81,6 +82,11 @@ def main(argv: list[str]) -> int:
         from videoldm_ref.media import frames_grid
         frames_grid(render_samples()[0], n_frames=4, path=ROOT / "nbs" / "images" / "samples.png", height=1.6)
         draw_generated(ROOT / "nbs" / "images" / "generated.png")
+        from videoldm_ref.media import read_video
+        from videoldm_ref.stack import demo_track_figure
+        caption = json.loads((ROOT / "nbs" / "results" / "demo.json").read_text())["caption"]
+        demo_track_figure(read_video(ROOT / "nbs" / "results" / "demo.mp4")[0], caption,
+                          path=ROOT / "nbs" / "images" / "demo_track.png")
     text = render(json.loads(NB.read_text(encoding="utf-8")))
     if "--check" in argv:
         if not README.exists() or README.read_text(encoding="utf-8") != text:

@@ -137,7 +137,7 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
 
 
 def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                     seed: int = 0, steps: int = 10, max_frames: int | None = None) -> Path:
+                     seed: int = 0, steps: int = 50, max_frames: int | None = None) -> Path:
     """The video `src` (its first `max_frames` frames), fitted to the models' size, at x4 its frame rate:
     `(T - 1) 4 + 1` frames."""
     path = _stem_out(src, out, "interpolated")
@@ -212,20 +212,26 @@ def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
     return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
 
 # %% ../nbs/90_cli.ipynb #28fd954e
-def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None):
-    "`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`."
+def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None, after: dict | None = None):
+    """`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`;
+    `after[STAGE]()`, if given, once that stage is complete."""
     for stage, config in stages.items():
         result = _train_for(partial(train, stage=stage), config.steps, out, Path(ckpt_dir) / stage, device, minutes)
         if len(result.history) < config.steps:                         # stopped by --minutes: go on next time
             return result
+        (after or {}).get(stage, lambda: None)()
     return result
 
 
 def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
-    "Both stages: all the clips, then with slow motion added."
-    from videoldm_ref.interpolation import INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, train_interpolation
-    stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING}
-    return _train_stages(train_interpolation, stages, out, ckpt_dir, device, minutes)
+    """The three stages: all the clips, then with slow motion added (the paper's recipe, kept beside `out` as
+    `OUT_paper`: `interpolation_paper` for the shipped one), then made a residual over the blend."""
+    import shutil
+    from videoldm_ref.interpolation import (INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, RESIDUAL_TRAINING,
+                                            train_interpolation)
+    stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING, "residual": RESIDUAL_TRAINING}
+    keep_paper = lambda: shutil.copytree(out, Path(out).with_name(Path(out).name + "_paper"), dirs_exist_ok=True)
+    return _train_stages(train_interpolation, stages, out, ckpt_dir, device, minutes, after={"slow": keep_paper})
 
 
 def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
@@ -286,7 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-upsample", action="store_true", help="stop at 64x64, before the upsampler")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
         "--frames", type=int, required=True, help="how many frames to add")
-    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 10)
+    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 50)
     _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", 4)
     t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from diffusers import AutoencoderKL
 from safetensors.torch import load_file, save_file
 from torch.utils.data import ConcatDataset, Dataset
@@ -23,7 +24,7 @@ from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
                                make_generator, seed_everything)
 from .data import ClipDataset, VideoList, data_samples_dir, load_sample_clip
-from .diffusion import ddim_sample, mixed_noise
+from .diffusion import ddim_sample, mixed_noise, q_sample
 from .media import VideoWriter
 from .metrics import flicker, motion_pass_rate
 from .image_ldm import sampling_settings
@@ -31,12 +32,13 @@ from .keyframes import LatentClips, _collate
 from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING',
-           'LONG_SPEED', 'interpolation_masks', 'interpolation_windows', 'interpolate', 'interpolate_to_file',
+__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SHIPPED_INTERPOLATION', 'SLOW_SPEED',
+           'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START', 'RESIDUAL_SAMPLING', 'RESIDUAL_TRAINING',
+           'interpolation_masks', 'interpolation_windows', 'is_residual', 'interpolate', 'interpolate_to_file',
            'interpolation_clips', 'interpolation_trains', 'interpolation_model', 'save_interpolation',
            'load_interpolation', 'slow_clips', 'train_interpolation', 'blend_keyframes', 'repeat_keyframes',
            'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes', 'long_heldout',
-           'two_pass_metrics']
+           'two_pass_metrics', 'residual_x0', 'residual_guided', 'residual_loss']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -60,12 +62,22 @@ def interpolation_windows(keyframes: int, window: int = 3) -> list[tuple[int, in
     return [(s, 1 if i == 0 else starts[i - 1] + window) for i, s in enumerate(starts)]
 
 # %% ../nbs/13_interpolation.ipynb #d64c3658
+def is_residual(ldm: ContextLDM) -> bool:
+    "Whether `ldm` predicts a residual over the blend of its keyframes (it has a `residual_gain`)."
+    return "residual_gain" in ldm._parameters
+
+
 def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str], *, every: int = 4,
-                window: int = 3, num_steps: int = 50, text_scale: float = 3.0, context_scale: float = 1.0,
-                shared_noise: float = 0.0, generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+                window: int = 3, num_steps: int = 50, text_scale: float | None = None, context_scale: float = 1.0,
+                shared_noise: float | None = None, start: int | None = None,
+                generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
     """Fill `every - 1` frames between each pair of `keyframes (B, C, N, h, w)` (latents), window by window: yields
     chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly.
-    Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent).
+    Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent),
+    or, with `start`, from the blend of its keyframe latents noised to step `start` (a model made with
+    `interpolation_model(residual=True)` starts there always, at `RESIDUAL_START` by default; see "A residual over
+    the blend"). `text_scale` and `shared_noise` left `None` take the model's own: 3 and 0 for the paper's recipe,
+    `RESIDUAL_SAMPLING` for a residual model.
     `captions`: the keyframes' own, or empty strings: with a caption that contradicts them (another colour) the
     in-between frames lose the keyframes' object (`13_interpolation`, "A probe: change one word").
     The arguments are checked when it is called, before the first chunk is asked for."""
@@ -73,16 +85,27 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
     check_tensor(keyframes, "keyframes", ndim=5, floating=True, finite=True)
     if keyframes.shape[2] < 2:
         raise ValueError(f"keyframes: expected at least 2 keyframes (B, C, N >= 2, h, w), got shape {tuple(keyframes.shape)}")
+    if keyframes.shape[1] != ldm.unet.unet.config.in_channels:
+        raise ValueError(f"keyframes: expected latents of {ldm.unet.unet.config.in_channels} channels, the model's, "
+                         f"got shape {tuple(keyframes.shape)}")
     windows = interpolation_windows(keyframes.shape[2], window)
+    own = RESIDUAL_SAMPLING if is_residual(ldm) else dict(text_scale=3.0, shared_noise=0.0)
+    text_scale = own["text_scale"] if text_scale is None else text_scale
+    shared_noise = own["shared_noise"] if shared_noise is None else shared_noise
+    if start is None and is_residual(ldm):
+        start = RESIDUAL_START
+    if start is not None:
+        start = check_int(start, "start", min=1, max=ldm.schedule.num_steps - 1)
     return _interpolate(ldm, keyframes, captions, check_int(every, "every", min=2), window, windows,
                         num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,
-                        shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1),
+                        shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1), from_step=start,
                         generator=make_generator(generator))
 
 
+# %% ../nbs/13_interpolation.ipynb #0cd77a69
 # Not decorated with torch.no_grad(): its wrapper of a generator holds the chunk last yielded (ddim_sample has it)
 def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
-                 shared_noise, generator):
+                 shared_noise, from_step, generator):
     b, c, _, h, w = keyframes.shape
     yield keyframes[:, :, :1]
     for start, first in windows:
@@ -91,10 +114,18 @@ def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps,
         mask = interpolation_mask(b, k, every).to(keyframes.device)
         ctx = torch.zeros(b, c, (k - 1) * every + 1, h, w, dtype=keyframes.dtype, device=keyframes.device)
         ctx[:, :, ::every] = keys
-        model_fn = context_guided(ldm, captions, ctx, mask, text_scale=text_scale, context_scale=context_scale)
+        settings = sampling_settings(ldm, num_steps)
         x_T = mixed_noise(ctx.shape, shared_noise, generator).to(ctx.device)   # torch.randn when not shared
-        z = ddim_sample(model_fn, ctx.shape, ldm.schedule, generator=generator, x_T=x_T, device=ctx.device,
-                        **sampling_settings(ldm, num_steps))
+        if is_residual(ldm):
+            model_fn = residual_guided(ldm, captions, blend_keyframes(keys, every), text_scale=text_scale)
+        else:
+            model_fn = context_guided(ldm, captions, ctx, mask, text_scale=text_scale, context_scale=context_scale)
+        if from_step is not None:                              # SDEdit: from the blend, noised to step `start`
+            kept = settings["timesteps"][settings["timesteps"] <= from_step]
+            settings["timesteps"] = kept if len(kept) else torch.tensor([from_step])
+            t0 = torch.full((b,), int(settings["timesteps"][0]), device=ctx.device)
+            x_T = q_sample(blend_keyframes(keys, every), t0, x_T, ldm.schedule)
+        z = ddim_sample(model_fn, ctx.shape, ldm.schedule, generator=generator, x_T=x_T, device=ctx.device, **settings)
         z[:, :, ::every] = keys
         yield z[:, :, (first - start - 1) * every + 1:]
 
@@ -143,11 +174,16 @@ def interpolation_trains(name: str) -> bool:
     return not (".resnets." in name and ".temporal." in name)
 
 
-def interpolation_model(base: ContextLDM | None = None) -> ContextLDM:
+def interpolation_model(base: ContextLDM | None = None, *, residual: bool = False) -> ContextLDM:
     """A copy of `base` (default: the shipped prediction model) set to train what `interpolation_trains` names (its
-    spatial weights frozen, as in every video model here)."""
+    spatial weights frozen, as in every video model here). `residual=True` adds `residual_gain (C,)`, zero: a model
+    that predicts a residual over the blend of the keyframes ("A residual over the blend"), at first the blend. A
+    `base` that has a gain keeps it."""
     base = check_type(base, "base", (ContextLDM, type(None))) or load_prediction()
     ldm = ContextLDM.from_video_ldm(base, base.unet.config.context_width)
+    if check_type(residual, "residual", bool) or is_residual(base):
+        gain = base.residual_gain.detach().clone() if is_residual(base) else torch.zeros(base.unet.unet.config.in_channels)
+        ldm.register_parameter("residual_gain", nn.Parameter(gain.to(next(ldm.unet.parameters()))))
     for name, p in ldm.unet.named_parameters():
         p.requires_grad_(p.requires_grad and interpolation_trains(name))
     return ldm
@@ -158,7 +194,8 @@ INTERPOLATION_WEIGHTS, INTERPOLATION_CONFIG = "interpolation.safetensors", "inte
 
 def save_interpolation(ldm: ContextLDM, path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float16,
                        base: str = "prediction") -> Path:
-    "Write the parameters `ldm` trains (those that require gradients) to the folder `path`, each file atomically."
+    """Write the parameters `ldm` trains (those that require gradients; a residual model's gain too) to the folder
+    `path`, each file atomically."""
     check_type(ldm, "ldm", ContextLDM)
     path = check_path(path, "path", must_exist=False)
     path.mkdir(parents=True, exist_ok=True)
@@ -166,22 +203,38 @@ def save_interpolation(ldm: ContextLDM, path: str | os.PathLike, *, dtype: torch
              if v.requires_grad}
     if not state:
         raise ValueError("ldm: trains no parameters (call interpolation_model first)")
+    if is_residual(ldm):
+        state["residual_gain"] = ldm.residual_gain.detach().to(dtype or ldm.residual_gain.dtype).cpu()
+    config = dict(base=base, residual=is_residual(ldm))
     for name, write in ((INTERPOLATION_WEIGHTS, lambda f: save_file(state, f)),
-                        (INTERPOLATION_CONFIG, lambda f: Path(f).write_text(json.dumps(dict(base=base), indent=1)))):
+                        (INTERPOLATION_CONFIG, lambda f: Path(f).write_text(json.dumps(config, indent=1)))):
         write(path / f".{name}.tmp")
         os.replace(path / f".{name}.tmp", path / name)
     return path
 
+# %% ../nbs/13_interpolation.ipynb #0871b5d2
+SHIPPED_INTERPOLATION = {"residual": "interpolation", "paper": "interpolation_paper"}   # recipe -> checkpoint folder
 
-def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None) -> ContextLDM:
-    """The shipped interpolation model (`data_samples/checkpoints/interpolation`), or the one at `path`, on top of
-    `base` (default: the shipped prediction model)."""
-    path = check_path(path or data_samples_dir() / "checkpoints" / "interpolation", "path", is_dir=True)
+
+def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None, *,
+                       recipe: str = "residual") -> ContextLDM:
+    """The one at `path`, or a shipped interpolation model (in `data_samples/checkpoints`): `recipe='residual'`, the
+    residual over the blend that the stack uses, or `'paper'`, the paper's recipe. On top of `base` (default: the
+    shipped prediction model)."""
+    folder = data_samples_dir() / "checkpoints" / SHIPPED_INTERPOLATION[check_choice(recipe, "recipe", SHIPPED_INTERPOLATION)]
+    path = check_path(path or folder, "path", is_dir=True)
     if not (path / INTERPOLATION_WEIGHTS).is_file():
         raise FileNotFoundError(f"path: no {INTERPOLATION_WEIGHTS} in {path}: not a folder written by "
                                 "save_interpolation")
-    ldm = interpolation_model(base)
+    config = json.loads((path / INTERPOLATION_CONFIG).read_text()) if (path / INTERPOLATION_CONFIG).is_file() else {}
+    ldm = interpolation_model(base, residual=bool(config.get("residual", False)))
     state, ours = load_file(path / INTERPOLATION_WEIGHTS), dict(ldm.unet.named_parameters())
+    gain = state.pop("residual_gain", None)
+    if (gain is None) == is_residual(ldm):
+        raise ValueError(f"path: {path} says residual={is_residual(ldm)} but its weights "
+                         f"{'lack' if gain is None else 'have'} a residual_gain")
+    if gain is not None:
+        ldm.residual_gain.data.copy_(gain)
     trained = {k for k, p in ours.items() if p.requires_grad}
     misfit = set(state) ^ trained | {k for k in set(state) & trained if state[k].shape != ours[k].shape}
     if misfit:
@@ -207,28 +260,33 @@ def train_interpolation(out_dir: str | os.PathLike, *, stage: str = "all", base:
                         clips: Dataset | None = None, high_noise: float = 0.5,
                         ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
                         device: str | torch.device = "cpu", time_limit: float | None = None):
-    """Train with `context_loss(interpolation_masks(every))` and save what is trained to `out_dir`. `stage='all'`:
-    `interpolation_model(base)`, `INTERPOLATION_TRAINING` on `interpolation_clips(every=every)`; `stage='slow'`: the
-    first stage's model at `out_dir` (on `base`), `INTERPOLATION_SLOW_TRAINING` on `slow_clips(every)`. `config` and
-    `clips` replace those defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns
-    the `ContextLDM` and the `TrainResult`."""
-    check_choice(stage, "stage", ("all", "slow"))
-    default = INTERPOLATION_TRAINING if stage == "all" else INTERPOLATION_SLOW_TRAINING
+    """Train and save what is trained to `out_dir`. `stage='all'`: `interpolation_model(base)` with
+    `context_loss(interpolation_masks(every))`, `INTERPOLATION_TRAINING` on `interpolation_clips(every=every)`;
+    `stage='slow'`: the first stage's model at `out_dir` (on `base`), the same loss, `INTERPOLATION_SLOW_TRAINING` on
+    `slow_clips(every)`; `stage='residual'`: the model at `out_dir` made residual (`residual_loss(every)`,
+    `RESIDUAL_TRAINING`, `slow_clips(every)`; "A residual over the blend"). `config` and `clips` replace those
+    defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns the `ContextLDM` and
+    the `TrainResult`."""
+    check_choice(stage, "stage", ("all", "slow", "residual"))
+    default = (INTERPOLATION_TRAINING if stage == "all" else INTERPOLATION_SLOW_TRAINING if stage == "slow"
+               else RESIDUAL_TRAINING)
     config = check_type(config, "config", (TrainConfig, type(None))) or default
     device, start = as_device(device), base
-    if stage == "slow":
+    if stage != "all":
         try:
             start = load_interpolation(out_dir, base=base)
         except FileNotFoundError:
-            raise FileNotFoundError(f"out_dir: {out_dir} holds no first-stage model; train stage='all' "
+            raise FileNotFoundError(f"out_dir: {out_dir} holds no model of an earlier stage; train stage='all' "
                                     "first") from None
     seed_everything(config.seed)
-    vae, ldm = vae or load_autoencoder(), interpolation_model(start)
+    vae, ldm = vae or load_autoencoder(), interpolation_model(start, residual=stage == "residual")
     if clips is None:
         clips = interpolation_clips(every=every) if stage == "all" else slow_clips(every)
     data = LatentClips(vae.to(device), clips)
-    result = fit(ldm, context_loss(interpolation_masks(every), high_noise=high_noise), data, config, ckpt_dir=ckpt_dir,
-                 device=device, progress=progress, collate_fn=_collate, time_limit=time_limit)
+    loss = (residual_loss(every) if stage == "residual"
+            else context_loss(interpolation_masks(every), high_noise=high_noise))
+    result = fit(ldm, loss, data, config, ckpt_dir=ckpt_dir, device=device, progress=progress, collate_fn=_collate,
+                 time_limit=time_limit)
     if result.ema is not None:
         result.ema.copy_to([p for p in ldm.parameters() if p.requires_grad])
     save_interpolation(ldm, out_dir)
@@ -334,3 +392,64 @@ def two_pass_metrics(ldm: ContextLDM, vae: AutoencoderKL, items: Sequence[dict],
     videos = torch.cat(videos)
     motion = {k: v for k, v in motion_pass_rate(videos, captions).items() if k != "checks"}
     return dict(motion=motion, scores=interpolation_scores(videos, truth, every**2), videos=videos)
+
+# %% ../nbs/13_interpolation.ipynb #632cd3b8
+RESIDUAL_START = 500                       # of 1000: a residual model's sampling starts from the blend noised to here
+RESIDUAL_SAMPLING = dict(text_scale=1.0, shared_noise=0.8)             # its defaults in `interpolate` (measured below)
+
+
+def residual_x0(ldm: ContextLDM, latents: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
+                blend: torch.Tensor) -> torch.Tensor:
+    """A residual model's estimate of the clean latents, `blend + residual_gain * unet(latents, t, tokens; context
+    blend on every frame)`: `latents`, `blend (B, C, T, h, w)`, `t (B,)`, `tokens` from `ldm.text_encoder`."""
+    if not is_residual(ldm):
+        raise ValueError("ldm: not a residual model (make one with interpolation_model(residual=True))")
+    mask = torch.ones(blend.shape[0], blend.shape[2], dtype=torch.bool, device=blend.device)
+    out = ldm(latents, t, tokens, context_latents=blend, context_mask=mask)
+    return blend + ldm.residual_gain.view(1, -1, 1, 1, 1).to(out.dtype) * out
+
+
+def residual_guided(ldm: ContextLDM, captions: Sequence[str], blend: torch.Tensor, *,
+                    text_scale: float = 1.0) -> Callable:
+    """`model_fn(x, t)` for `ddim_sample`: `residual_x0` (text-guided with `text_scale`; 1: one call, no guidance)
+    as the prediction `ldm` makes (eps or v). `blend (B, C, T, h, w)`."""
+    text_scale = check_float(text_scale, "text_scale", min=0)
+    if isinstance(captions, str) or len(captions) != len(blend):
+        raise ValueError(f"captions: expected a list of {len(blend)}, one per video")
+    cond, empty = ldm.text_encoder(list(captions)), ldm.text_encoder([""] * len(captions))
+
+    def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x0 = residual_x0(ldm, x, t, cond, blend)
+        if text_scale != 1:
+            none = residual_x0(ldm, x, t, empty, blend)
+            x0 = none + text_scale * (x0 - none)
+        a = ldm.schedule.abar(t, x)
+        eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+        return eps if ldm.diffusion.prediction_type == "epsilon" else a.sqrt() * eps - (1 - a).sqrt() * x0
+    return model_fn
+
+# %% ../nbs/13_interpolation.ipynb #5dc2aa9b
+def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUAL_START, snr_cap: float = 5.0):
+    """The loss of a residual model on `batch['latent'] (B, C, (N - 1) * every + 1, h, w)`: the squared error of
+    `residual_x0` against the clip, the blend taken from its every `every`-th frame, `t` uniform in [0, `max_t`],
+    weighted by `min(SNR_t, snr_cap) / snr_cap`; captions dropped with `p_uncond`."""
+    every, p_uncond = check_int(every, "every", min=2), check_float(p_uncond, "p_uncond", min=0, max=1)
+    max_t, snr_cap = check_int(max_t, "max_t", min=0), check_float(snr_cap, "snr_cap", min=0, open_min=True)
+
+    def loss_fn(ldm, batch, generator):
+        x0 = batch["latent"]
+        if (x0.shape[2] - 1) % every:
+            raise ValueError(f"batch: expected (N - 1) * {every} + 1 frames, got {x0.shape[2]}")
+        drop = torch.rand(len(x0), generator=generator) < p_uncond
+        with torch.no_grad():
+            tokens = ldm.text_encoder(["" if d else c for c, d in zip(batch["caption"], drop.tolist())])
+        t = torch.randint(0, min(max_t, ldm.schedule.num_steps - 1) + 1, (len(x0),), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
+        pred = residual_x0(ldm, q_sample(x0, t, noise, ldm.schedule), t, tokens, blend_keyframes(x0[:, :, ::every], every))
+        a = ldm.schedule.abar(t, x0)
+        weight = (a / (1 - a)).clamp(max=snr_cap) / snr_cap
+        return (weight * (pred.float() - x0.float()) ** 2).mean()
+    return loss_fn
+
+
+RESIDUAL_TRAINING = dataclasses.replace(INTERPOLATION_TRAINING, steps=2000, warmup=50, ema_decay=0.995, seed=2)

@@ -32,7 +32,7 @@ from .interpolation import (interpolate, interpolation_trains, interpolation_win
                                         save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
-from .metrics import step_smoothness
+from .metrics import object_track, step_smoothness
 from .temporal_decoder import TemporalDecoder, _is_new, decode_video_temporal, load_temporal_decoder
 from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler, resize_frames, save_upsampler,
                                     upsample_video, upsample_windows)
@@ -41,7 +41,7 @@ from .video_unet import VIDEO_UNET_CONFIGS, VideoUNet, _is_temporal, save_tempor
 # %% auto #0
 __all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'PAPER_STACK', 'VideoLDMPipelineOutput',
            'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs',
-           'demo_report']
+           'demo_report', 'demo_track_figure']
 
 # %% ../nbs/15_stack.ipynb #eb28fca7
 FOLDERS = ("autoencoder", "temporal_decoder", "image_ldm", "keyframes", "prediction", "interpolation", "upsampler")
@@ -234,7 +234,7 @@ class _StackRun(_StackStages):
         times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
         z = z[:, :, :math.ceil((total - 1) / 4 ** passes) + 1]                      # the keyframes needed
         z = self.interpolated(z, prompts, passes, bar=bar, num_steps=steps["interpolation_steps"],
-                              text_scale=guidance_scale, context_scale=context_scale, generator=g)[:, :, :total]
+                              context_scale=context_scale, generator=g)[:, :, :total]
         times["interpolation"], tick = time.perf_counter() - tick, time.perf_counter()
         with bar("temporal decoder", len(range(0, z.shape[2], DECODE_CHUNK))) as b:
             low = torch.cat([_progress(c, b) for c in decode_chunks(self.temporal_decoder, z)], 2)
@@ -258,12 +258,13 @@ class _StackSampling(_StackRun):
                  num_keyframes: int = 8, interpolation_passes: int = 2, num_frames: int | None = None,
                  upsample: bool = True,
                  generator: torch.Generator | int | None = None, keyframe_steps: int = 20,
-                 interpolation_steps: int = 10, upsampler_steps: int = 4, guidance_scale: float = 3.0,
+                 interpolation_steps: int = 50, upsampler_steps: int = 4, guidance_scale: float = 3.0,
                  context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2, output_type: str = "pt",
                  out: str | os.PathLike | None = None, progress: bool = True) -> "VideoLDMPipelineOutput":
         """Generate one video per prompt: `num_keyframes` keyframes, `interpolation_passes` times x4 frame rate
         (`(N - 1) 4^p + 1` frames; or the first `num_frames` of them, interpolated from the keyframes they need),
-        decoded by the temporal decoder, upsampled x4 unless `upsample=False`.
+        decoded by the temporal decoder, upsampled x4 unless `upsample=False`. `guidance_scale`: the keyframe model's
+        text guidance; the interpolation model samples with its own settings (`interpolate`'s defaults for it).
         `output_type`: `'pt'` (frames `(B, 3, T, H, W)` in [-1, 1]), `'np'` (`uint8 (B, T, H, W, 3)`) or `'mp4'` (one
         prompt; written to `out` as the upsampler finishes each window, so memory does not grow with the length).
         Returns `frames` (or `None` for mp4), `path`, `fps` and `timings` (seconds per stage)."""
@@ -331,15 +332,15 @@ class _StackGivenVideo:
 
     def _sampling(self, steps, guidance_scale, context_scale) -> dict:
         return dict(num_steps=check_int(steps, "steps", min=1),
-                    text_scale=check_float(guidance_scale, "guidance_scale", min=0),
+                    text_scale=None if guidance_scale is None else check_float(guidance_scale, "guidance_scale", min=0),
                     context_scale=check_float(context_scale, "context_scale", min=0))
 
 # %% ../nbs/15_stack.ipynb #a43a1950
 class _StackOwnVideo(_StackGivenVideo):
     "One stage applied to a given video, generated or a person's own (a mixin of `VideoLDMPipeline`)."
 
-    def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1, steps: int = 10,
-                          guidance_scale: float = 3.0, context_scale: float = 2.0,
+    def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1, steps: int = 50,
+                          guidance_scale: float | None = None, context_scale: float = 2.0,
                           generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
         """x4 frame rate, `passes` times: the frames of `video (3, T, H, W)` (the models' size) are the keyframes,
         three new frames go between each pair per pass. Yields decoded frames `(3, n, H, W)` chunk by chunk,
@@ -536,3 +537,27 @@ def demo_report(record: dict, video: torch.Tensor | None = None) -> str:
                      f"{judged.step_noise:.2f} px (worst {judged.worst:.2f}), {judged.periodic:.0%} of it every 4th frame "
                      f"(frames {video.shape[3]} px wide)")
     return "\n".join(lines)
+
+# %% ../nbs/15_stack.ipynb #5ea5a770
+def demo_track_figure(video: torch.Tensor, caption: str, *, every: int = 16, path: str | os.PathLike | None = None,
+                      dpi: int = 60):
+    """The object's position along the `caption`'s way in each frame of `video (3, T, H, W)` (pixels, above) and its
+    step from frame to frame (below, backward steps in red), keyframes (every `every`-th frame) marked. Saved to
+    `path` when given; returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+    check_video(video, "video", batched=False, channels=3)
+    every, position = check_int(every, "every", min=1), object_track(video, check_type(caption, "caption", str))
+    steps = np.diff(position)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 3), dpi=check_int(dpi, "dpi", min=10), sharex=True)
+    for ax in (top, bottom):
+        for k in range(0, len(position), every):
+            ax.axvline(k, color="0.85", lw=0.8, zorder=0)
+    top.plot(position, lw=1.2, color="tab:blue")
+    top.set(ylabel="position (px)", title=f"{caption}: {video.shape[1]} frames, {video.shape[3]} px wide")
+    bottom.bar(np.arange(1, len(position)), steps, width=1.0, color=np.where(steps < 0, "tab:red", "tab:blue"))
+    bottom.axhline(0, color="k", lw=0.6)
+    bottom.set(xlabel="frame", ylabel="step (px)")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(check_path(path, "path", must_exist=False), bbox_inches="tight")
+    return fig

@@ -12,7 +12,7 @@ from common import (blend_keyframes, decode_video, encode_video, interpolate_fro
                     load_autoencoder, load_interpolation, long_heldout, smoothness)
 
 n, out_path, names = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-vae, ldm = load_autoencoder(), load_interpolation()
+vae, ldm = load_autoencoder(), load_interpolation(recipe="paper")
 items = long_heldout()[:n]
 truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
 keys = encode_video(vae, truth[:, :, ::16])

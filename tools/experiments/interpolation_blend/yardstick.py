@@ -20,7 +20,7 @@ from videoldm_ref.metrics import parse_caption
 from videoldm_ref.temporal_decoder import decode_video_temporal, load_temporal_decoder
 
 n, out_long, out_one = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-vae, decoder, ldm = load_autoencoder(), load_temporal_decoder(), load_interpolation()
+vae, decoder, ldm = load_autoencoder(), load_temporal_decoder(), load_interpolation(recipe="paper")
 items = long_heldout()[:n]
 truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
 

@@ -10,7 +10,7 @@ torch.set_num_threads(int(os.environ.get("THREADS", 1)))
 out, ckpt, high_noise = sys.argv[1], sys.argv[2], float(sys.argv[3])
 minutes = float(sys.argv[4]) if len(sys.argv) > 4 else None
 t = time.time()
-ldm, res = train_interpolation(out, base=load_interpolation(), config=INTERPOLATION_SLOW_TRAINING, clips=slow_clips(),
+ldm, res = train_interpolation(out, base=load_interpolation(recipe="paper"), config=INTERPOLATION_SLOW_TRAINING, clips=slow_clips(),
                                high_noise=high_noise, ckpt_dir=ckpt, progress=False,
                                time_limit=minutes * 60 if minutes else None)
 print("done", round(time.time() - t), "s, steps", len(res.history), "last loss", sum(res.history[-100:]) / 100, flush=True)

@@ -7,7 +7,7 @@ from videoldm_ref.autoencoder import load_autoencoder
 
 torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 out_path, rhos = sys.argv[1], [float(r) for r in sys.argv[2:]]
-vae, ldm = load_autoencoder(), load_interpolation()
+vae, ldm = load_autoencoder(), load_interpolation(recipe="paper")
 measured = {name: Subset(part, range(min(50, len(part)))) for name, part in heldout_parts().items()}
 out = {}
 for rho in rhos:

@@ -8,7 +8,7 @@ from videoldm_ref.metrics import motion_check, motion_pass_rate
 
 torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 n = int(sys.argv[1])
-vae, ldm, long = load_autoencoder(), load_interpolation(), long_heldout()[:n]
+vae, ldm, long = load_autoencoder(), load_interpolation(recipe="paper"), long_heldout()[:n]
 truth, captions = torch.stack([it["video"] for it in long]), [it["caption"] for it in long]
 
 

@@ -15,7 +15,7 @@ from videoldm_ref.metrics import motion_check
 
 torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 n, steps = int(sys.argv[1]), [int(t) for t in sys.argv[2:]]
-vae, ldm, long = load_autoencoder(), load_interpolation(os.environ.get("MODEL")), long_heldout()[:n]
+vae, ldm, long = load_autoencoder(), load_interpolation(os.environ.get("MODEL"), recipe="paper"), long_heldout()[:n]
 truth, captions = torch.stack([it["video"][:, :33] for it in long]), [it["caption"] for it in long]
 z0 = encode_video(vae, truth)
 b, c, T, h, w = z0.shape

@@ -10,7 +10,7 @@ from videoldm_ref.metrics import motion_check, motion_pass_rate
 
 torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 n, rhos = int(sys.argv[1]), [float(r) for r in sys.argv[2:]]
-vae, dec, ldm = load_autoencoder(), load_temporal_decoder(), load_interpolation(os.environ.get("MODEL"))
+vae, dec, ldm = load_autoencoder(), load_temporal_decoder(), load_interpolation(os.environ.get("MODEL"), recipe="paper")
 long = long_heldout()[:n]
 truth, captions = torch.stack([it["video"] for it in long]), [it["caption"] for it in long]
 STEPS, SCALE = int(os.environ.get('STEPS', 10)), float(os.environ.get('SCALE', 2.0))
