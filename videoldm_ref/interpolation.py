@@ -395,7 +395,7 @@ def two_pass_metrics(ldm: ContextLDM, vae: AutoencoderKL, items: Sequence[dict],
 
 # %% ../nbs/13_interpolation.ipynb #632cd3b8
 RESIDUAL_START = 500                       # of 1000: a residual model's sampling starts from the blend noised to here
-RESIDUAL_SAMPLING = dict(text_scale=1.0, shared_noise=0.8)             # its defaults in `interpolate` (measured below)
+RESIDUAL_SAMPLING = dict(text_scale=1.0, shared_noise=0.8)             # its defaults in `interpolate` (the study measures them)
 
 
 def residual_x0(ldm: ContextLDM, latents: torch.Tensor, t: torch.Tensor, tokens: torch.Tensor,
