@@ -320,6 +320,8 @@ def test_residual_checkpoints_round_trip_and_say_what_they_are(residual, tmp_pat
     (lambda m, r: residual_x0(m, torch.zeros(1, 4, 5, 8, 8), torch.zeros(1), ["a"], torch.zeros(1, 4, 5, 8, 8)),
      ValueError, "ldm: not a residual"),
     (lambda m, r: residual_guided(r, "a", torch.zeros(1, 4, 5, 8, 8)), ValueError, "captions"),
+    (lambda m, r: residual_x0(r, torch.zeros(1, 4, 5, 8, 8), torch.zeros(1, dtype=torch.long), r.text_encoder(["a"]),
+                              torch.zeros(1, 4, 9, 8, 8)), ValueError, "blend: expected the shape of latents"),
     (lambda m, r: residual_guided(r, ["a"], torch.zeros(1, 4, 5, 8, 8), text_scale=-1), ValueError, "text_scale"),
     (lambda m, r: residual_loss(every=1), ValueError, "every"),
     (lambda m, r: residual_loss(snr_cap=0), ValueError, "snr_cap"),

@@ -404,6 +404,8 @@ def residual_x0(ldm: ContextLDM, latents: torch.Tensor, t: torch.Tensor, tokens:
     blend on every frame)`: `latents`, `blend (B, C, T, h, w)`, `t (B,)`, `tokens` from `ldm.text_encoder`."""
     if not is_residual(ldm):
         raise ValueError("ldm: not a residual model (make one with interpolation_model(residual=True))")
+    if blend.shape != latents.shape:
+        raise ValueError(f"blend: expected the shape of latents {tuple(latents.shape)}, got {tuple(blend.shape)}")
     mask = torch.ones(blend.shape[0], blend.shape[2], dtype=torch.bool, device=blend.device)
     out = ldm(latents, t, tokens, context_latents=blend, context_mask=mask)
     return blend + ldm.residual_gain.view(1, -1, 1, 1, 1).to(out.dtype) * out
