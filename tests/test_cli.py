@@ -179,7 +179,7 @@ def test_two_stage_training_runs_the_stages_in_order_and_stops_where_minutes_cut
     assert calls == [("a", "a"), ("b", "b")] and len(result.history) == 1   # c waits for b to finish
 
 
-def test_interpolation_training_keeps_the_paper_s_model_beside_the_residual_one(tmp_path, monkeypatch):
+def test_interpolation_training_keeps_the_paper_s_model_beside_the_motion_residual_one(tmp_path, monkeypatch):
     from types import SimpleNamespace
     import videoldm_ref.interpolation as interpolation
     from videoldm_ref.cli import _train_interpolation
@@ -190,14 +190,14 @@ def test_interpolation_training_keeps_the_paper_s_model_beside_the_residual_one(
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "made_by").write_text(stage)
         steps = {"all": interpolation.INTERPOLATION_TRAINING, "slow": interpolation.INTERPOLATION_SLOW_TRAINING,
-                 "residual": interpolation.RESIDUAL_TRAINING}[stage].steps
+                 "residual": interpolation.RESIDUAL_TRAINING, "motion": interpolation.MOTION_TRAINING}[stage].steps
         return None, SimpleNamespace(history=[0.0] * steps)
 
     monkeypatch.setattr(interpolation, "train_interpolation", train)
     _train_interpolation(tmp_path / "interpolation", tmp_path / "ckpt")
-    assert seen == ["all", "slow", "residual"]
+    assert seen == ["all", "slow", "residual", "motion"]
     assert (tmp_path / "interpolation_paper" / "made_by").read_text() == "slow"
-    assert (tmp_path / "interpolation" / "made_by").read_text() == "residual"
+    assert (tmp_path / "interpolation" / "made_by").read_text() == "motion"
 
 
 def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, capsys):

@@ -224,12 +224,14 @@ def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None
 
 
 def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
-    """The three stages: all the clips, then with slow motion added (the paper's recipe, kept beside `out` as
-    `OUT_paper`: `interpolation_paper` for the shipped one), then made a residual over the blend."""
+    """The four stages: all the clips, then with slow motion added (the paper's recipe, kept beside `out` as
+    `OUT_paper`: `interpolation_paper` for the shipped one), then made a residual over the blend, then over the
+    motion blend."""
     import shutil
-    from videoldm_ref.interpolation import (INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, RESIDUAL_TRAINING,
-                                            train_interpolation)
-    stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING, "residual": RESIDUAL_TRAINING}
+    from videoldm_ref.interpolation import (INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, MOTION_TRAINING,
+                                            RESIDUAL_TRAINING, train_interpolation)
+    stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING, "residual": RESIDUAL_TRAINING,
+              "motion": MOTION_TRAINING}
     keep_paper = lambda: shutil.copytree(out, Path(out).with_name(Path(out).name + "_paper"), dirs_exist_ok=True)
     return _train_stages(train_interpolation, stages, out, ckpt_dir, device, minutes, after={"slow": keep_paper})
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,13 +33,14 @@ from .keyframes import LatentClips, _collate
 from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SHIPPED_INTERPOLATION', 'SLOW_SPEED',
-           'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START', 'RESIDUAL_SAMPLING', 'RESIDUAL_TRAINING',
-           'interpolation_masks', 'interpolation_windows', 'is_residual', 'interpolate', 'interpolate_to_file',
-           'interpolation_clips', 'interpolation_trains', 'interpolation_model', 'save_interpolation',
-           'load_interpolation', 'slow_clips', 'train_interpolation', 'blend_keyframes', 'repeat_keyframes',
-           'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes', 'long_heldout',
-           'two_pass_metrics', 'residual_x0', 'residual_guided', 'residual_loss']
+__all__ = ['BLENDS', 'INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SHIPPED_INTERPOLATION',
+           'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START', 'RESIDUAL_SAMPLING',
+           'RESIDUAL_TRAINING', 'MOTION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'is_residual',
+           'model_blend', 'interpolate', 'interpolate_to_file', 'interpolation_clips', 'interpolation_trains',
+           'interpolation_model', 'save_interpolation', 'load_interpolation', 'slow_clips', 'train_interpolation',
+           'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts', 'interpolation_metrics',
+           'interpolate_passes', 'long_heldout', 'two_pass_metrics', 'residual_x0', 'residual_guided', 'residual_loss',
+           'optical_flow', 'warp', 'motion_blend', 'motion_blend_latents', 'blend_latents']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -61,23 +63,33 @@ def interpolation_windows(keyframes: int, window: int = 3) -> list[tuple[int, in
     starts = list(range(0, n - window, window - 1)) + [n - window]
     return [(s, 1 if i == 0 else starts[i - 1] + window) for i, s in enumerate(starts)]
 
-# %% ../nbs/13_interpolation.ipynb #d64c3658
+# %% ../nbs/13_interpolation.ipynb #8d361171
 def is_residual(ldm: ContextLDM) -> bool:
     "Whether `ldm` predicts a residual over the blend of its keyframes (it has a `residual_gain`)."
     return "residual_gain" in ldm._parameters
 
 
+BLENDS = ("linear", "motion")                       # how keyframes are blended: `blend_latents`
+
+
+def model_blend(ldm: ContextLDM) -> str:
+    "The blend a residual model refines (`'linear'` for a model that is not residual: its sampling may start there)."
+    return getattr(ldm, "residual_blend", "linear") if is_residual(ldm) else "linear"
+
+# %% ../nbs/13_interpolation.ipynb #d64c3658
 def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str], *, every: int = 4,
                 window: int = 3, num_steps: int = 50, text_scale: float | None = None, context_scale: float = 1.0,
-                shared_noise: float | None = None, start: int | None = None,
-                generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+                shared_noise: float | None = None, start: int | None = None, blend: str | None = None,
+                vae: AutoencoderKL | None = None, generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
     """Fill `every - 1` frames between each pair of `keyframes (B, C, N, h, w)` (latents), window by window: yields
     chunks of latents that, concatenated, are `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept exactly.
     Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent),
     or, with `start`, from the blend of its keyframe latents noised to step `start` (a model made with
     `interpolation_model(residual=True)` starts there always, at `RESIDUAL_START` by default; see "A residual over
-    the blend"). `text_scale` and `shared_noise` left `None` take the model's own: 3 and 0 for the paper's recipe,
-    `RESIDUAL_SAMPLING` for a residual model.
+    the blend"). `blend`: `'linear'` (`blend_keyframes`) or `'motion'` (`motion_blend_latents`, which needs the
+    `vae` of the latents; "Blending along the motion"); `None`, the model's own (`model_blend`). `text_scale` and
+    `shared_noise` left `None` take the model's own: 3 and 0 for the paper's recipe, `RESIDUAL_SAMPLING` for a
+    residual model.
     `captions`: the keyframes' own, or empty strings: with a caption that contradicts them (another colour) the
     in-between frames lose the keyframes' object (`13_interpolation`, "A probe: change one word").
     The arguments are checked when it is called, before the first chunk is asked for."""
@@ -96,7 +108,12 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
         start = RESIDUAL_START
     if start is not None:
         start = check_int(start, "start", min=1, max=ldm.schedule.num_steps - 1)
-    return _interpolate(ldm, keyframes, captions, check_int(every, "every", min=2), window, windows,
+    every, blend = check_int(every, "every", min=2), check_choice(blend or model_blend(ldm), "blend", BLENDS)
+    if blend == "motion":
+        check_type(vae, "vae", AutoencoderKL)
+    blend_fn = ((lambda keys: motion_blend_latents(vae, keys, every)) if blend == "motion"  # "Blending along the motion"
+                else lambda keys: blend_keyframes(keys, every))
+    return _interpolate(ldm, keyframes, captions, every, window, windows, blend_fn,
                         num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,
                         shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1), from_step=start,
                         generator=make_generator(generator))
@@ -104,7 +121,7 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
 
 # %% ../nbs/13_interpolation.ipynb #0cd77a69
 # Not decorated with torch.no_grad(): its wrapper of a generator holds the chunk last yielded (ddim_sample has it)
-def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps, text_scale, context_scale,
+def _interpolate(ldm, keyframes, captions, every, window, windows, blend_fn, *, num_steps, text_scale, context_scale,
                  shared_noise, from_step, generator):
     b, c, _, h, w = keyframes.shape
     yield keyframes[:, :, :1]
@@ -116,15 +133,16 @@ def _interpolate(ldm, keyframes, captions, every, window, windows, *, num_steps,
         ctx[:, :, ::every] = keys
         settings = sampling_settings(ldm, num_steps)
         x_T = mixed_noise(ctx.shape, shared_noise, generator).to(ctx.device)   # torch.randn when not shared
+        blend = blend_fn(keys) if is_residual(ldm) or from_step is not None else None
         if is_residual(ldm):
-            model_fn = residual_guided(ldm, captions, blend_keyframes(keys, every), text_scale=text_scale)
+            model_fn = residual_guided(ldm, captions, blend, text_scale=text_scale)
         else:
             model_fn = context_guided(ldm, captions, ctx, mask, text_scale=text_scale, context_scale=context_scale)
         if from_step is not None:                              # SDEdit: from the blend, noised to step `start`
             kept = settings["timesteps"][settings["timesteps"] <= from_step]
             settings["timesteps"] = kept if len(kept) else torch.tensor([from_step])
             t0 = torch.full((b,), int(settings["timesteps"][0]), device=ctx.device)
-            x_T = q_sample(blend_keyframes(keys, every), t0, x_T, ldm.schedule)
+            x_T = q_sample(blend, t0, x_T, ldm.schedule)
         z = ddim_sample(model_fn, ctx.shape, ldm.schedule, generator=generator, x_T=x_T, device=ctx.device, **settings)
         z[:, :, ::every] = keys
         yield z[:, :, (first - start - 1) * every + 1:]
@@ -140,7 +158,7 @@ def interpolate_to_file(ldm: ContextLDM, vae: AutoencoderKL, keyframes: torch.Te
     check_tensor(keyframes, "keyframes", ndim=5, floating=True)
     if keyframes.shape[0] != 1:
         raise ValueError(f"keyframes: expected one video (1, C, N, h, w), got shape {tuple(keyframes.shape)}")
-    chunks = interpolate(ldm, keyframes, [caption], **sampling)
+    chunks = interpolate(ldm, keyframes, [caption], vae=vae, **sampling)
     with VideoWriter(path, fps) as out:
         for chunk in chunks:
             out.write(decode_video(vae, chunk)[0].clamp(-1, 1))
@@ -174,16 +192,20 @@ def interpolation_trains(name: str) -> bool:
     return not (".resnets." in name and ".temporal." in name)
 
 
-def interpolation_model(base: ContextLDM | None = None, *, residual: bool = False) -> ContextLDM:
+def interpolation_model(base: ContextLDM | None = None, *, residual: bool = False, blend: str | None = None) -> ContextLDM:
     """A copy of `base` (default: the shipped prediction model) set to train what `interpolation_trains` names (its
     spatial weights frozen, as in every video model here). `residual=True` adds `residual_gain (C,)`, zero: a model
-    that predicts a residual over the blend of the keyframes ("A residual over the blend"), at first the blend. A
-    `base` that has a gain keeps it."""
+    that predicts a residual over the blend of the keyframes ("A residual over the blend"), at first the blend; its
+    `blend`, `'linear'` or `'motion'` ("Blending along the motion"), is the one it refines (`model_blend`). A `base`
+    that has a gain keeps it, and its blend unless `blend` is given."""
     base = check_type(base, "base", (ContextLDM, type(None))) or load_prediction()
     ldm = ContextLDM.from_video_ldm(base, base.unet.config.context_width)
     if check_type(residual, "residual", bool) or is_residual(base):
         gain = base.residual_gain.detach().clone() if is_residual(base) else torch.zeros(base.unet.unet.config.in_channels)
         ldm.register_parameter("residual_gain", nn.Parameter(gain.to(next(ldm.unet.parameters()))))
+        ldm.residual_blend = check_choice(blend or model_blend(base), "blend", BLENDS)
+    elif blend is not None:
+        raise ValueError("blend: only a residual model has a blend of its own (residual=True)")
     for name, p in ldm.unet.named_parameters():
         p.requires_grad_(p.requires_grad and interpolation_trains(name))
     return ldm
@@ -205,7 +227,7 @@ def save_interpolation(ldm: ContextLDM, path: str | os.PathLike, *, dtype: torch
         raise ValueError("ldm: trains no parameters (call interpolation_model first)")
     if is_residual(ldm):
         state["residual_gain"] = ldm.residual_gain.detach().to(dtype or ldm.residual_gain.dtype).cpu()
-    config = dict(base=base, residual=is_residual(ldm))
+    config = dict(base=base, residual=is_residual(ldm), **(dict(blend=model_blend(ldm)) if is_residual(ldm) else {}))
     for name, write in ((INTERPOLATION_WEIGHTS, lambda f: save_file(state, f)),
                         (INTERPOLATION_CONFIG, lambda f: Path(f).write_text(json.dumps(config, indent=1)))):
         write(path / f".{name}.tmp")
@@ -227,7 +249,8 @@ def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM |
         raise FileNotFoundError(f"path: no {INTERPOLATION_WEIGHTS} in {path}: not a folder written by "
                                 "save_interpolation")
     config = json.loads((path / INTERPOLATION_CONFIG).read_text()) if (path / INTERPOLATION_CONFIG).is_file() else {}
-    ldm = interpolation_model(base, residual=bool(config.get("residual", False)))
+    residual = bool(config.get("residual", False))
+    ldm = interpolation_model(base, residual=residual, blend=config.get("blend", "linear") if residual else None)
     state, ours = load_file(path / INTERPOLATION_WEIGHTS), dict(ldm.unet.named_parameters())
     gain = state.pop("residual_gain", None)
     if (gain is None) == is_residual(ldm):
@@ -264,12 +287,14 @@ def train_interpolation(out_dir: str | os.PathLike, *, stage: str = "all", base:
     `context_loss(interpolation_masks(every))`, `INTERPOLATION_TRAINING` on `interpolation_clips(every=every)`;
     `stage='slow'`: the first stage's model at `out_dir` (on `base`), the same loss, `INTERPOLATION_SLOW_TRAINING` on
     `slow_clips(every)`; `stage='residual'`: the model at `out_dir` made residual (`residual_loss(every)`,
-    `RESIDUAL_TRAINING`, `slow_clips(every)`; "A residual over the blend"). `config` and `clips` replace those
+    `RESIDUAL_TRAINING`, `slow_clips(every)`; "A residual over the blend"); `stage='motion'`: that residual model
+    made to refine the motion blend instead, `MOTION_TRAINING` ("Blending along the motion"). `config` and `clips`
+    replace those
     defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns the `ContextLDM` and
     the `TrainResult`."""
-    check_choice(stage, "stage", ("all", "slow", "residual"))
+    check_choice(stage, "stage", ("all", "slow", "residual", "motion"))
     default = (INTERPOLATION_TRAINING if stage == "all" else INTERPOLATION_SLOW_TRAINING if stage == "slow"
-               else RESIDUAL_TRAINING)
+               else RESIDUAL_TRAINING if stage == "residual" else MOTION_TRAINING)         # defined further down
     config = check_type(config, "config", (TrainConfig, type(None))) or default
     device, start = as_device(device), base
     if stage != "all":
@@ -279,11 +304,12 @@ def train_interpolation(out_dir: str | os.PathLike, *, stage: str = "all", base:
             raise FileNotFoundError(f"out_dir: {out_dir} holds no model of an earlier stage; train stage='all' "
                                     "first") from None
     seed_everything(config.seed)
-    vae, ldm = vae or load_autoencoder(), interpolation_model(start, residual=stage == "residual")
+    residual, blend = stage in ("residual", "motion"), dict(residual="linear", motion="motion").get(stage)
+    vae, ldm = vae or load_autoencoder(), interpolation_model(start, residual=residual, blend=blend)
     if clips is None:
         clips = interpolation_clips(every=every) if stage == "all" else slow_clips(every)
     data = LatentClips(vae.to(device), clips)
-    loss = (residual_loss(every) if stage == "residual"
+    loss = (residual_loss(every, blend=model_blend(ldm), vae=vae) if residual
             else context_loss(interpolation_masks(every), high_noise=high_noise))
     result = fit(ldm, loss, data, config, ckpt_dir=ckpt_dir, device=device, progress=progress, collate_fn=_collate,
                  time_limit=time_limit)
@@ -353,7 +379,7 @@ def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, 
             keys = encode_video(vae, truth[s:s + batch, :, ::every])
             captions = [part[i]["caption"] for i in range(s, s + len(keys))]
             z = torch.cat(list(interpolate(ldm, keys, captions, every=every, window=keys.shape[2],
-                                           generator=seed + s, **sampling)), 2)
+                                           generator=seed + s, vae=vae, **sampling)), 2)
             videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
         out[name] = interpolation_scores(torch.cat(videos), truth, every)
     return out
@@ -387,7 +413,7 @@ def two_pass_metrics(ldm: ContextLDM, vae: AutoencoderKL, items: Sequence[dict],
     truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
     for s in range(0, len(items), check_int(batch, "batch", min=1)):
         keys = encode_video(vae, truth[s:s + batch, :, ::every**2])
-        z = interpolate_passes(ldm, keys, captions[s:s + batch], every=every, generator=seed + s, **sampling)
+        z = interpolate_passes(ldm, keys, captions[s:s + batch], every=every, generator=seed + s, vae=vae, **sampling)
         videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
     videos = torch.cat(videos)
     motion = {k: v for k, v in motion_pass_rate(videos, captions).items() if k != "checks"}
@@ -431,12 +457,16 @@ def residual_guided(ldm: ContextLDM, captions: Sequence[str], blend: torch.Tenso
     return model_fn
 
 # %% ../nbs/13_interpolation.ipynb #5dc2aa9b
-def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUAL_START, snr_cap: float = 5.0):
+def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUAL_START, snr_cap: float = 5.0,
+                  blend: str = "linear", vae: AutoencoderKL | None = None):
     """The loss of a residual model on `batch['latent'] (B, C, (N - 1) * every + 1, h, w)`: the squared error of
     `residual_x0` against the clip, the blend taken from its every `every`-th frame, `t` uniform in [0, `max_t`],
-    weighted by `min(SNR_t, snr_cap) / snr_cap`; captions dropped with `p_uncond`."""
+    weighted by `min(SNR_t, snr_cap) / snr_cap`; captions dropped with `p_uncond`. `blend='motion'` takes the
+    motion blend through `vae` ("Blending along the motion")."""
     every, p_uncond = check_int(every, "every", min=2), check_float(p_uncond, "p_uncond", min=0, max=1)
     max_t, snr_cap = check_int(max_t, "max_t", min=0), check_float(snr_cap, "snr_cap", min=0, open_min=True)
+    if check_choice(blend, "blend", BLENDS) == "motion":
+        check_type(vae, "vae", AutoencoderKL)
 
     def loss_fn(ldm, batch, generator):
         x0 = batch["latent"]
@@ -447,7 +477,9 @@ def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUA
             tokens = ldm.text_encoder(["" if d else c for c, d in zip(batch["caption"], drop.tolist())])
         t = torch.randint(0, min(max_t, ldm.schedule.num_steps - 1) + 1, (len(x0),), generator=generator).to(x0.device)
         noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
-        pred = residual_x0(ldm, q_sample(x0, t, noise, ldm.schedule), t, tokens, blend_keyframes(x0[:, :, ::every], every))
+        keys = x0[:, :, ::every]
+        base = motion_blend_latents(vae, keys, every) if blend == "motion" else blend_keyframes(keys, every)
+        pred = residual_x0(ldm, q_sample(x0, t, noise, ldm.schedule), t, tokens, base)
         a = ldm.schedule.abar(t, x0)
         weight = (a / (1 - a)).clamp(max=snr_cap) / snr_cap
         return (weight * (pred.float() - x0.float()) ** 2).mean()
@@ -455,3 +487,70 @@ def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUA
 
 
 RESIDUAL_TRAINING = dataclasses.replace(INTERPOLATION_TRAINING, steps=2000, warmup=50, ema_decay=0.995, seed=2)
+MOTION_TRAINING = dataclasses.replace(RESIDUAL_TRAINING, steps=600, warmup=20, seed=3)   # "Blending along the motion"
+
+# %% ../nbs/13_interpolation.ipynb #b008eb5e
+def optical_flow(source: torch.Tensor, target: torch.Tensor, *, radius: int = 7) -> torch.Tensor:
+    """Dense optical flow from `source (B, C, H, W)` to `target` (same shape), frames in [-1, 1]: `(B, 2, H, W)`, in
+    pixels (down, right), such that `target` at `p + flow(p)` looks like `source` at `p`. scikit-image's iterative
+    Lucas-Kanade (`optical_flow_ilk`: coarse to fine, a Gaussian window of `radius`) on the frames' grey levels."""
+    from skimage.registration import optical_flow_ilk
+    check_tensor(source, "source", ndim=4, floating=True, finite=True)
+    if target.shape != source.shape:
+        raise ValueError(f"target: expected the shape of source {tuple(source.shape)}, got {tuple(target.shape)}")
+    radius = check_int(radius, "radius", min=1)
+    grey = lambda x: x.detach().float().mean(1).cpu().numpy()
+    flows = [optical_flow_ilk(a, b, radius=radius, gaussian=True) for a, b in zip(grey(source), grey(target))]
+    return torch.from_numpy(np.stack(flows)).to(source.device, source.dtype)
+
+
+def warp(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """`frames (B, C, H, W)` looked up at `p + flow(p)` for every pixel `p` (bilinear; the border repeats beyond the
+    edge): `flow (B, 2, H, W)` in pixels (down, right), as `optical_flow` gives it."""
+    check_tensor(frames, "frames", ndim=4, floating=True)
+    b, _, h, w = frames.shape
+    if flow.shape != (b, 2, h, w):
+        raise ValueError(f"flow: expected shape {(b, 2, h, w)}, got {tuple(flow.shape)}")
+    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device), torch.arange(w, device=flow.device), indexing="ij")
+    y, x = (ys + flow[:, 0]) / max(h - 1, 1) * 2 - 1, (xs + flow[:, 1]) / max(w - 1, 1) * 2 - 1
+    grid = torch.stack([x, y], -1).to(frames.dtype)                                    # grid_sample wants (x, y)
+    return F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+# %% ../nbs/13_interpolation.ipynb #e4b143f9
+def motion_blend(keyframes: torch.Tensor, every: int = 4, *, radius: int = 7) -> torch.Tensor:
+    """Motion-compensated blending of `keyframes (B, 3, N, H, W)` (frames in [-1, 1]) -> `(B, 3, (N - 1) * every + 1,
+    H, W)`, the keyframes kept. Between keyframes `a` and `b`, with the flows both ways (`optical_flow`), the frame
+    at time `s` in (0, 1) is `(1 - s) * a` looked up where its pixels came from plus `s * b` looked up where they go;
+    the flow at that frame is estimated from the two flows as if each pixel moved in a straight line."""
+    every, frames = _check_keyframes(keyframes, every)
+    out = [keyframes[:, :, :1]]
+    for i in range(keyframes.shape[2] - 1):
+        a, b = keyframes[:, :, i], keyframes[:, :, i + 1]
+        ab, ba = optical_flow(a, b, radius=radius), optical_flow(b, a, radius=radius)
+        for j in range(1, every):
+            s = j / every
+            to_a, to_b = -(1 - s) * s * ab + s * s * ba, (1 - s) ** 2 * ab - s * (1 - s) * ba
+            out.append(((1 - s) * warp(a, to_a) + s * warp(b, to_b))[:, :, None])
+        out.append(b[:, :, None])
+    return torch.cat(out, 2)
+
+# %% ../nbs/13_interpolation.ipynb #3080083f
+@torch.no_grad()
+def motion_blend_latents(vae: AutoencoderKL, keyframes: torch.Tensor, every: int = 4, *, radius: int = 7) -> torch.Tensor:
+    """`motion_blend` for latents: `keyframes (B, C, N, h, w)` decoded by `vae`, blended with motion compensation,
+    encoded again -> `(B, C, (N - 1) * every + 1, h, w)`. Re-encoding a decoded latent does not give it back, so each
+    keyframe's difference from its re-encoding is blended linearly and added: the keyframes come back exactly."""
+    check_type(vae, "vae", AutoencoderKL)
+    every, _ = _check_keyframes(keyframes, every)
+    z = encode_video(vae, motion_blend(decode_video(vae, keyframes).clamp(-1, 1), every, radius=radius).clamp(-1, 1))
+    z = z.to(keyframes.dtype)
+    return z + blend_keyframes(keyframes - z[:, :, ::every], every)
+
+# %% ../nbs/13_interpolation.ipynb #2ecb12ad
+def blend_latents(keyframes: torch.Tensor, every: int = 4, *, blend: str = "linear",
+                  vae: AutoencoderKL | None = None) -> torch.Tensor:
+    """Keyframe latents `(B, C, N, h, w)` blended to `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept:
+    `blend='linear'`, `blend_keyframes`; `'motion'`, `motion_blend_latents` through `vae`."""
+    if check_choice(blend, "blend", BLENDS) == "motion":
+        return motion_blend_latents(vae, keyframes, every)
+    return blend_keyframes(keyframes, every)

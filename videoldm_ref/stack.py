@@ -204,7 +204,8 @@ class _StackStages:
         bar = bar or (lambda stage, total: tqdm(total=total, disable=True))
         for p in range(passes):
             with bar(f"interpolation {p + 1}/{passes}", len(interpolation_windows(z.shape[2])) + 1) as b:
-                z = torch.cat([_progress(c, b) for c in interpolate(self.interpolation, z, prompts, **sampling)], 2)
+                chunks = interpolate(self.interpolation, z, prompts, vae=self.autoencoder, **sampling)
+                z = torch.cat([_progress(c, b) for c in chunks], 2)
         return z
 
 # %% ../nbs/15_stack.ipynb #bb51e7ba

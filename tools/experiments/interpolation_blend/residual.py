@@ -3,10 +3,11 @@ long held-out clips with the long-clip yardstick and the scores against the trut
 one pass on the held-out parts of 13's table (real at 25 and 6.25 fps, shapes); the tracks of the first clips for
 the picture of position against frame.
 
-    python residual.py CKPT N OUT.json [TEXT_SCALE ...]   (env THREADS, default 2; ONE_PASS=0: two passes only;
-    STEPS, SHARED, START: interpolate's num_steps (10), shared_noise (0), start (the model's); CKPT: a folder that
-                                                           save_interpolation wrote, or a checkpoint folder of
-                                                           fit (its EMA weights); 'untrained': the blend itself)"""
+    python residual.py CKPT N OUT.json [TEXT_SCALE ...]
+
+env: THREADS (default 2); ONE_PASS=0: two passes only; STEPS, SHARED, START, BLEND: interpolate's num_steps (10),
+shared_noise (0), start and blend (the model's own). CKPT: a folder that save_interpolation wrote, or a checkpoint
+folder of fit (its EMA weights), or 'untrained': the blend itself."""
 from pathlib import Path
 import json
 import os
@@ -46,7 +47,8 @@ ldm = (interpolation_model(load_interpolation(recipe="paper"), residual=True) if
        else from_fit_checkpoint(ckpt) if (Path(ckpt) / "state.json").is_file() else load_interpolation(ckpt)).eval()
 ldm.requires_grad_(False)
 SAMPLING = dict(num_steps=int(os.environ.get("STEPS", 10)), shared_noise=float(os.environ.get("SHARED", 0)),
-                start=int(os.environ["START"]) if "START" in os.environ else None)   # interpolate's defaults
+                start=int(os.environ["START"]) if "START" in os.environ else None,   # interpolate's defaults
+                blend=os.environ.get("BLEND"))                                        # None: the model's own
 items = long_heldout()[:n]
 truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
 out = dict(checkpoint=ckpt, clips=n, sampling=SAMPLING, rows={}, one_pass={}, tracks={})
@@ -54,7 +56,7 @@ with torch.no_grad():
     keys = encode_video(vae, truth[:, :, ::16])
     for scale in scales:
         tick = time.time()
-        z = torch.cat([interpolate_passes(ldm, keys[s:s + 8], captions[s:s + 8], text_scale=scale, generator=s,
+        z = torch.cat([interpolate_passes(ldm, keys[s:s + 8], captions[s:s + 8], text_scale=scale, generator=s, vae=vae,
                                           **SAMPLING) for s in range(0, n, 8)])
         seconds = round(time.time() - tick)
         for dec, videos in (("", decode_video(vae, z).clamp(-1, 1)),
