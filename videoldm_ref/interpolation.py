@@ -241,7 +241,7 @@ SHIPPED_INTERPOLATION = {"residual": "interpolation", "paper": "interpolation_pa
 def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None, *,
                        recipe: str = "residual") -> ContextLDM:
     """The one at `path`, or a shipped interpolation model (in `data_samples/checkpoints`): `recipe='residual'`, the
-    residual over the blend that the stack uses, or `'paper'`, the paper's recipe. On top of `base` (default: the
+    residual over the motion blend that the stack uses, or `'paper'`, the paper's recipe. On top of `base` (default: the
     shipped prediction model)."""
     folder = data_samples_dir() / "checkpoints" / SHIPPED_INTERPOLATION[check_choice(recipe, "recipe", SHIPPED_INTERPOLATION)]
     path = check_path(path or folder, "path", is_dir=True)
@@ -289,9 +289,8 @@ def train_interpolation(out_dir: str | os.PathLike, *, stage: str = "all", base:
     `slow_clips(every)`; `stage='residual'`: the model at `out_dir` made residual (`residual_loss(every)`,
     `RESIDUAL_TRAINING`, `slow_clips(every)`; "A residual over the blend"); `stage='motion'`: that residual model
     made to refine the motion blend instead, `MOTION_TRAINING` ("Blending along the motion"). `config` and `clips`
-    replace those
-    defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns the `ContextLDM` and
-    the `TrainResult`."""
+    replace those defaults. Resumable from `ckpt_dir`; `time_limit` (seconds) stops at a checkpoint. Returns the
+    `ContextLDM` and the `TrainResult`."""
     check_choice(stage, "stage", ("all", "slow", "residual", "motion"))
     default = (INTERPOLATION_TRAINING if stage == "all" else INTERPOLATION_SLOW_TRAINING if stage == "slow"
                else RESIDUAL_TRAINING if stage == "residual" else MOTION_TRAINING)         # defined further down
