@@ -521,7 +521,7 @@ def motion_blend(keyframes: torch.Tensor, every: int = 4, *, radius: int = 7) ->
     H, W)`, the keyframes kept. Between keyframes `a` and `b`, with the flows both ways (`optical_flow`), the frame
     at time `s` in (0, 1) is `(1 - s) * a` looked up where its pixels came from plus `s * b` looked up where they go;
     the flow at that frame is estimated from the two flows as if each pixel moved in a straight line."""
-    every, frames = _check_keyframes(keyframes, every)
+    every, _ = _check_keyframes(keyframes, every)
     out = [keyframes[:, :, :1]]
     for i in range(keyframes.shape[2] - 1):
         a, b = keyframes[:, :, i], keyframes[:, :, i + 1]
