@@ -73,6 +73,7 @@ def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, 
     (["interpolate", "OUT/missing.mp4", "--out", "OUT/i.mp4"], "IN: no such file"),
     (["interpolate", "SAMPLE", "--max-frames", "0", "--out", "OUT/i.mp4"], "max_frames"),
     (["interpolate", "SAMPLE", "--max-frames", "1", "--out", "OUT/i.mp4"], "at least 2 frames"),
+    (["interpolate", "SAMPLE", "--max-frames", "1", "--method", "motion-blend", "--out", "OUT/i.mp4"], "IN: expected at least 2"),
     (["upsample", "OUT", "--out", "OUT/u.mp4"], "IN: "),
     (["upsample", "SAMPLE", "--steps", "0", "--out", "OUT/u.mp4"], "steps"),
     (["demo", "--out", "OUT/demo.avi"], "out: expected a .mp4 file name"),
@@ -221,3 +222,21 @@ def test_motion_report_gives_the_yardsticks_verdict_in_one_line():
     assert motion_report(clip["video"], clip["caption"]).startswith("motion yardstick: pass; travels")
     assert motion_report(clip["video"].flip(1), clip["caption"]).startswith("motion yardstick: fail (direction, smooth)")
     assert motion_report(clip["video"], "zoom in on a cat").startswith("motion yardstick: not judged (caption:")
+
+
+@pytest.mark.parametrize("method", ["blend", "motion-blend"])
+def test_interpolate_without_the_model_keeps_the_size_and_the_given_frames(tmp_path, method):
+    from videoldm_ref.cli import interpolate_file
+    from videoldm_ref.data import data_samples_dir
+    from videoldm_ref.interpolation import blend_keyframes, motion_blend
+    clip = data_samples_dir() / "bikes_64x128.mp4"
+    path = interpolate_file(clip, tmp_path / "m.mp4", max_frames=11, method=method)       # two windows: 8 + 2
+    made, fps = read_video(path)
+    given = read_video(clip, max_frames=11)[0]
+    assert made.shape == (3, 41, 64, 128) and fps == 100                       # its own size, x4 the frame rate
+    assert (made[:, ::4] - given).abs().mean() < 0.03                          # the given frames (through the codec)
+    whole = (motion_blend if method == "motion-blend" else blend_keyframes)(given[None], 4)[0]   # windows join
+    assert (made - whole).abs().mean() < 0.03
+    with pytest.raises(ValueError, match="method"):
+        interpolate_file(clip, tmp_path / "x.mp4", method="cubic")
+    assert not (tmp_path / "x.mp4").exists()

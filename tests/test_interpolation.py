@@ -439,6 +439,7 @@ def test_the_residual_loss_over_the_motion_blend_is_zero_for_a_clip_that_is_that
     (lambda m, r: optical_flow(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9)), ValueError, "target"),
     (lambda m, r: optical_flow(torch.full((1, 3, 8, 8), float("nan")), torch.zeros(1, 3, 8, 8)), ValueError, "source"),
     (lambda m, r: warp(torch.zeros(1, 3, 8, 8), torch.zeros(1, 2, 8, 9)), ValueError, "flow"),
+    (lambda m, r: warp(torch.zeros(1, 3, 8, 8), torch.full((1, 2, 8, 8), float("inf"))), ValueError, "flow"),
     (lambda m, r: train_interpolation("nowhere", stage="motion", base=m, progress=False), FileNotFoundError, "out_dir"),
     (lambda m, r: train_interpolation("nowhere", stage="blend", base=m, progress=False), ValueError, "stage"),
 ])

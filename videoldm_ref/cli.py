@@ -18,13 +18,13 @@ import torch
 from tqdm.auto import tqdm
 
 import videoldm_ref
-from .core import check_float, check_int, check_path
+from .core import check_choice, check_float, check_int, check_path
 from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_dir, load_sample_clip
 from .media import VideoWriter, read_video, tile_videos
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'TRAINERS', 'EXAMPLES', 'render_samples', 'sample', 'demo', 'motion_report', 'extend_file',
-           'interpolate_file', 'upsample_file', 'main']
+__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'TRAINERS', 'EXAMPLES', 'render_samples', 'sample', 'demo', 'motion_report',
+           'extend_file', 'interpolate_file', 'upsample_file', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -136,14 +136,28 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
     return path
 
 
+INTERPOLATE_METHODS = ("model", "blend", "motion-blend")                  # `videoldm-ref interpolate --method`
+
 def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                     seed: int = 0, steps: int = 50, max_frames: int | None = None) -> Path:
-    """The video `src` (its first `max_frames` frames), fitted to the models' size, at x4 its frame rate:
-    `(T - 1) 4 + 1` frames."""
+                     seed: int = 0, steps: int = 50, max_frames: int | None = None, method: str = "model") -> Path:
+    """The video `src` (its first `max_frames` frames) at x4 its frame rate: `(T - 1) 4 + 1` frames. `method='model'`:
+    fitted to the models' size, by the stack's interpolation model; with no model, at its own size, 8 frames at a
+    time: `'blend'`, each pair of frames cross-faded (`blend_keyframes`), `'motion-blend'`, blended along their
+    optical flow (`motion_blend`; both of `13_interpolation`)."""
+    from videoldm_ref.interpolation import blend_keyframes, motion_blend
+    check_choice(method, "method", INTERPOLATE_METHODS)
     path = _stem_out(src, out, "interpolated")
-    pipe = _pipeline()
-    video, fps = _read_input(src, max_frames, pipe.frame_size)
-    _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps)
+    if method == "model":
+        pipe = _pipeline()
+        video, fps = _read_input(src, max_frames, pipe.frame_size)
+        _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps)
+        return path
+    video, fps = _read_input(src, max_frames)
+    if video.shape[1] < 2:
+        raise ValueError(f"IN: expected at least 2 frames, got {video.shape[1]}")
+    blend = partial(motion_blend, every=4) if method == "motion-blend" else partial(blend_keyframes, every=4)
+    chunks = (blend(video[None, :, s:s + 9])[0, :, min(s, 1):] for s in range(0, video.shape[1] - 1, 8))
+    _write(chunks, path, 4 * fps)
     return path
 
 
@@ -255,7 +269,8 @@ EXAMPLES = {
     "sample": ['videoldm-ref sample "a red circle moving right"', 'videoldm-ref sample "a blue square moving up" '
                '--frames 49 --seed 3 --no-upsample --out outputs/square.mp4'],
     "extend": ["videoldm-ref extend data_samples/bigbuckbunny_64x64.mp4 --frames 16"],
-    "interpolate": ["videoldm-ref interpolate data_samples/bikes_64x64.mp4 --max-frames 25 --out outputs/fast.mp4"],
+    "interpolate": ["videoldm-ref interpolate data_samples/bikes_64x64.mp4 --max-frames 25 --out outputs/fast.mp4",
+                    "videoldm-ref interpolate data_samples/bikes_256x256.mp4 --method motion-blend"],
     "upsample": ["videoldm-ref upsample data_samples/bikes_64x128.mp4 --max-frames 16"],
 }
 
@@ -294,7 +309,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-upsample", action="store_true", help="stop at 64x64, before the upsampler")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
         "--frames", type=int, required=True, help="how many frames to add")
-    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 50)
+    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 50).add_argument(
+        "--method", choices=INTERPOLATE_METHODS, default="model", help="model: the interpolation model, 64x64; "
+        "blend, motion-blend: no model, at the video's own size, the frames cross-faded or blended along their motion "
+        "(default: %(default)s)")
     _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", 4)
     t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
@@ -325,8 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("extend", "interpolate", "upsample"):
             run = dict(extend=extend_file, interpolate=interpolate_file, upsample=upsample_file)[args.command]
             more = (args.frames,) if args.command == "extend" else ()
+            method = dict(method=args.method) if args.command == "interpolate" else {}
             print(run(args.src, *more, args.out, caption=args.caption, seed=args.seed, steps=args.steps,
-                      max_frames=args.max_frames))
+                      max_frames=args.max_frames, **method))
         elif args.command == "train":
             out = Path(args.out or data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
             ckpt = Path(args.ckpt_dir or Path("build") / "ckpt" / args.model.replace("-", "_"))

@@ -36,11 +36,11 @@ from .train import TrainConfig, fit
 __all__ = ['BLENDS', 'INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SHIPPED_INTERPOLATION',
            'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START', 'RESIDUAL_SAMPLING',
            'RESIDUAL_TRAINING', 'MOTION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'is_residual',
-           'model_blend', 'interpolate', 'interpolate_to_file', 'interpolation_clips', 'interpolation_trains',
-           'interpolation_model', 'save_interpolation', 'load_interpolation', 'slow_clips', 'train_interpolation',
-           'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts', 'interpolation_metrics',
-           'interpolate_passes', 'long_heldout', 'two_pass_metrics', 'residual_x0', 'residual_guided', 'residual_loss',
-           'optical_flow', 'warp', 'motion_blend', 'motion_blend_latents', 'blend_latents']
+           'blend_latents', 'model_blend', 'interpolate', 'interpolate_to_file', 'interpolation_clips',
+           'interpolation_trains', 'interpolation_model', 'save_interpolation', 'load_interpolation', 'slow_clips',
+           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts',
+           'interpolation_metrics', 'interpolate_passes', 'long_heldout', 'two_pass_metrics', 'residual_x0',
+           'residual_guided', 'residual_loss', 'optical_flow', 'warp', 'motion_blend', 'motion_blend_latents']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -69,7 +69,17 @@ def is_residual(ldm: ContextLDM) -> bool:
     return "residual_gain" in ldm._parameters
 
 
-BLENDS = ("linear", "motion")                       # how keyframes are blended: `blend_latents`
+BLENDS = ("linear", "motion")                       # how keyframes are blended
+
+
+def blend_latents(keyframes: torch.Tensor, every: int = 4, *, blend: str = "linear",
+                  vae: AutoencoderKL | None = None) -> torch.Tensor:
+    """Keyframe latents `(B, C, N, h, w)` blended to `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept:
+    `blend='linear'`, `blend_keyframes` (below); `'motion'`, `motion_blend_latents` through `vae` ("Blending along
+    the motion")."""
+    if check_choice(blend, "blend", BLENDS) == "motion":
+        return motion_blend_latents(vae, keyframes, every)
+    return blend_keyframes(keyframes, every)
 
 
 def model_blend(ldm: ContextLDM) -> str:
@@ -86,8 +96,8 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
     Each window starts from noise whose frames share `shared_noise` of its variance (`mixed_noise`; 0: independent),
     or, with `start`, from the blend of its keyframe latents noised to step `start` (a model made with
     `interpolation_model(residual=True)` starts there always, at `RESIDUAL_START` by default; see "A residual over
-    the blend"). `blend`: `'linear'` (`blend_keyframes`) or `'motion'` (`motion_blend_latents`, which needs the
-    `vae` of the latents; "Blending along the motion"); `None`, the model's own (`model_blend`). `text_scale` and
+    the blend"). `blend`: `'linear'` or `'motion'` (`blend_latents`; motion needs the `vae` of the latents), `None`,
+    the model's own (`model_blend`). `text_scale` and
     `shared_noise` left `None` take the model's own: 3 and 0 for the paper's recipe, `RESIDUAL_SAMPLING` for a
     residual model.
     `captions`: the keyframes' own, or empty strings: with a caption that contradicts them (another colour) the
@@ -111,9 +121,8 @@ def interpolate(ldm: ContextLDM, keyframes: torch.Tensor, captions: Sequence[str
     every, blend = check_int(every, "every", min=2), check_choice(blend or model_blend(ldm), "blend", BLENDS)
     if blend == "motion":
         check_type(vae, "vae", AutoencoderKL)
-    blend_fn = ((lambda keys: motion_blend_latents(vae, keys, every)) if blend == "motion"  # "Blending along the motion"
-                else lambda keys: blend_keyframes(keys, every))
-    return _interpolate(ldm, keyframes, captions, every, window, windows, blend_fn,
+    return _interpolate(ldm, keyframes, captions, every, window, windows,
+                        lambda keys: blend_latents(keys, every, blend=blend, vae=vae),
                         num_steps=num_steps, text_scale=text_scale, context_scale=context_scale,
                         shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1), from_step=start,
                         generator=make_generator(generator))
@@ -477,8 +486,8 @@ def residual_loss(every: int = 4, p_uncond: float = 0.1, *, max_t: int = RESIDUA
         t = torch.randint(0, min(max_t, ldm.schedule.num_steps - 1) + 1, (len(x0),), generator=generator).to(x0.device)
         noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
         keys = x0[:, :, ::every]
-        base = motion_blend_latents(vae, keys, every) if blend == "motion" else blend_keyframes(keys, every)
-        pred = residual_x0(ldm, q_sample(x0, t, noise, ldm.schedule), t, tokens, base)
+        pred = residual_x0(ldm, q_sample(x0, t, noise, ldm.schedule), t, tokens,
+                           blend_latents(keys, every, blend=blend, vae=vae))
         a = ldm.schedule.abar(t, x0)
         weight = (a / (1 - a)).clamp(max=snr_cap) / snr_cap
         return (weight * (pred.float() - x0.float()) ** 2).mean()
@@ -507,6 +516,7 @@ def warp(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """`frames (B, C, H, W)` looked up at `p + flow(p)` for every pixel `p` (bilinear; the border repeats beyond the
     edge): `flow (B, 2, H, W)` in pixels (down, right), as `optical_flow` gives it."""
     check_tensor(frames, "frames", ndim=4, floating=True)
+    check_tensor(flow, "flow", ndim=4, floating=True, finite=True)
     b, _, h, w = frames.shape
     if flow.shape != (b, 2, h, w):
         raise ValueError(f"flow: expected shape {(b, 2, h, w)}, got {tuple(flow.shape)}")
@@ -544,12 +554,3 @@ def motion_blend_latents(vae: AutoencoderKL, keyframes: torch.Tensor, every: int
     z = encode_video(vae, motion_blend(decode_video(vae, keyframes).clamp(-1, 1), every, radius=radius).clamp(-1, 1))
     z = z.to(keyframes.dtype)
     return z + blend_keyframes(keyframes - z[:, :, ::every], every)
-
-# %% ../nbs/13_interpolation.ipynb #2ecb12ad
-def blend_latents(keyframes: torch.Tensor, every: int = 4, *, blend: str = "linear",
-                  vae: AutoencoderKL | None = None) -> torch.Tensor:
-    """Keyframe latents `(B, C, N, h, w)` blended to `(B, C, (N - 1) * every + 1, h, w)`, the keyframes kept:
-    `blend='linear'`, `blend_keyframes`; `'motion'`, `motion_blend_latents` through `vae`."""
-    if check_choice(blend, "blend", BLENDS) == "motion":
-        return motion_blend_latents(vae, keyframes, every)
-    return blend_keyframes(keyframes, every)

@@ -6,7 +6,8 @@ the picture of position against frame.
     python residual.py CKPT N OUT.json [TEXT_SCALE ...]
 
 env: THREADS (default 2); ONE_PASS=0: two passes only; STEPS, SHARED, START, BLEND: interpolate's num_steps (10),
-shared_noise (0), start and blend (the model's own). CKPT: a folder that save_interpolation wrote, or a checkpoint
+shared_noise (0), start and blend (the model's own); BACKBONE: an image LDM folder to put under the model (default: the
+shipped one; real_backbone.py writes one). CKPT: a folder that save_interpolation wrote, or a checkpoint
 folder of fit (its EMA weights), or 'untrained': the blend itself."""
 from pathlib import Path
 import json
@@ -43,8 +44,13 @@ def from_fit_checkpoint(folder: str):
     return ldm
 
 
-ldm = (interpolation_model(load_interpolation(recipe="paper"), residual=True) if ckpt == "untrained"
-       else from_fit_checkpoint(ckpt) if (Path(ckpt) / "state.json").is_file() else load_interpolation(ckpt)).eval()
+if "BACKBONE" in os.environ:
+    from videoldm_ref.image_ldm import load_image_ldm
+    assert ckpt not in ("untrained",) and not (Path(ckpt) / "state.json").is_file(), "BACKBONE: a saved model only"
+    ldm = load_interpolation(ckpt, base=load_prediction(image_ldm=load_image_ldm(os.environ["BACKBONE"]))).eval()
+else:
+    ldm = (interpolation_model(load_interpolation(recipe="paper"), residual=True) if ckpt == "untrained"
+           else from_fit_checkpoint(ckpt) if (Path(ckpt) / "state.json").is_file() else load_interpolation(ckpt)).eval()
 ldm.requires_grad_(False)
 SAMPLING = dict(num_steps=int(os.environ.get("STEPS", 10)), shared_noise=float(os.environ.get("SHARED", 0)),
                 start=int(os.environ["START"]) if "START" in os.environ else None,   # interpolate's defaults
