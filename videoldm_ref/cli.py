@@ -141,9 +141,9 @@ INTERPOLATE_METHODS = ("model", "blend", "motion-blend")                  # `vid
 def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
                      seed: int = 0, steps: int = 50, max_frames: int | None = None, method: str = "model") -> Path:
     """The video `src` (its first `max_frames` frames) at x4 its frame rate: `(T - 1) 4 + 1` frames. `method='model'`:
-    fitted to the models' size, by the stack's interpolation model; with no model, at its own size, 8 frames at a
-    time: `'blend'`, each pair of frames cross-faded (`blend_keyframes`), `'motion-blend'`, blended along their
-    optical flow (`motion_blend`; both of `13_interpolation`)."""
+    fitted to the models' size, by the stack's interpolation model; with no model (`caption`, `seed` and `steps`
+    unused), at its own size, read whole and blended 8 frame pairs at a time: `'blend'`, each pair cross-faded
+    (`blend_keyframes`), `'motion-blend'`, blended along their optical flow (`motion_blend`; both of `13`)."""
     from videoldm_ref.interpolation import blend_keyframes, motion_blend
     check_choice(method, "method", INTERPOLATE_METHODS)
     path = _stem_out(src, out, "interpolated")

@@ -30,7 +30,7 @@ for name in ("bigbuckbunny_64x64", "bikes_64x64"):
     real.append(video[:, :int(0.7 * video.shape[1])])                   # the autoencoder's training part
 frames = [LatentFrames(vae, VideoList(real)), LatentFrames(vae, CameraMotion(100, frames=8, seed=0)),
           LatentFrames(vae, MovingShapes(500, frames=8, seed=0))]
-data = ConcatDataset([frames[0]] * 4 + frames[1:])                   # about a third real clips, a sixth camera moves
+data = ConcatDataset([frames[0]] * 4 + frames[1:])                   # about a fifth real frames, a seventh camera moves
 print("frames: real", len(frames[0]), "x4, camera", len(frames[1]), ", shapes", len(frames[2]), flush=True)
 tuned.train().requires_grad_(False)
 tuned.unet.requires_grad_(True)
