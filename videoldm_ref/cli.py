@@ -270,7 +270,7 @@ EXAMPLES = {
                '--frames 49 --seed 3 --no-upsample --out outputs/square.mp4'],
     "extend": ["videoldm-ref extend data_samples/bigbuckbunny_64x64.mp4 --frames 16"],
     "interpolate": ["videoldm-ref interpolate data_samples/bikes_64x64.mp4 --max-frames 25 --out outputs/fast.mp4",
-                    "videoldm-ref interpolate data_samples/bikes_256x256.mp4 --method motion-blend"],
+                    "videoldm-ref interpolate data_samples/bikes_256x256.mp4 --method blend"],
     "upsample": ["videoldm-ref upsample data_samples/bikes_64x128.mp4 --max-frames 16"],
 }
 
