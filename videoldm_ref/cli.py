@@ -181,7 +181,7 @@ def _device(arg: str) -> str:
 
 def _cpu_only(model: str, device: str, minutes: float | None) -> None:
     if device != "cpu" or minutes is not None:
-        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction`, `interpolation` and `upsampler` take them; {model} "
+        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction`, `interpolation`, `upsampler` and `video-features` take them; {model} "
                          "trains on the CPU")
 
 
@@ -260,9 +260,16 @@ def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
     return _train_stages(train_upsampler, stages, out, ckpt_dir, device, minutes)
 
 
+def _train_video_features(out, ckpt_dir, device="cpu", minutes=None):
+    "The small video network whose features give `frechet_video_distance(features='trained')`."
+    from videoldm_ref.video_metrics import VIDEO_FEATURES_TRAINING, train_video_features
+    return _train_for(train_video_features, VIDEO_FEATURES_TRAINING.steps, out, ckpt_dir, device, minutes)
+
+
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
             "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
-            "interpolation": _train_interpolation, "upsampler": _train_upsampler}
+            "interpolation": _train_interpolation, "upsampler": _train_upsampler,
+            "video-features": _train_video_features}
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 EXAMPLES = {

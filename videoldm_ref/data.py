@@ -122,7 +122,7 @@ def _draw_clip(kind: str, color: str, centres, r: float, size: int, background: 
 class MovingShapes(Dataset):
     """`n` clips of one coloured shape moving in a straight line, each with a caption; item `i` depends only on
     `(seed, i)`. Items are dicts: `video (3, frames, size, size)` in [-1, 1], `caption`, `fps`, and the
-    `color`, `shape`, `direction` the caption names."""
+    `color`, `shape`, `direction` the caption names, and `speed`, the share of the frame it moves each frame."""
 
     def __init__(self, n: int = 1000, *, frames: int = 16, size: int = 64, seed: int = 0, fps: float = 8.0):
         self.n, self.frames = check_int(n, "n", min=1), check_int(frames, "frames", min=1)
@@ -149,7 +149,7 @@ class MovingShapes(Dataset):
         centres = [(p, across) if dy else (across, p) for p in pos]
         video = _draw_clip(kind, color, centres, r, s, background)
         return dict(video=video, caption=f"a {color} {kind} moving {direction}", fps=self.fps,
-                    color=str(color), shape=str(kind), direction=str(direction))
+                    color=str(color), shape=str(kind), direction=str(direction), speed=float(travel / max(t - 1, 1) / s))
 
 # %% ../nbs/01b_data.ipynb #3e7ed003
 SCENES = {"astronaut.png": "an astronaut", "chelsea.png": "a cat", "coffee.png": "a cup of coffee",
