@@ -6,7 +6,7 @@ from scipy import linalg
 from videoldm_ref.data import data_samples_dir, load_sample_clip
 from videoldm_ref.metrics import frame_features, frechet_distance
 from videoldm_ref.video_metrics import (CORRUPTIONS, FEATURE_TASKS, VideoFeatureNet, bootstrap_distance,
-                                        compare_distances, corrupt, feature_loss, frechet_video_distance,
+                                        compare_distances, corrupt, feature_loss, frechet_video_distance, i3d_features,
                                         load_video_features, save_video_features, scramble, video_distance_parts,
                                         video_features)
 
@@ -141,3 +141,13 @@ def test_compare_distances_gaps_and_their_errors():
         compare_distances(ref, {"short": near[:100]}, paired=True)
     with pytest.raises(ValueError, match="candidates: expected at least one"):
         compare_distances(ref, {})
+
+
+def test_i3d_features_bad_input(clips):
+    "Checked before I3D is loaded or run."
+    with pytest.raises(ValueError, match="videos: expected videos of at least 16 frames"):
+        i3d_features(clips[:, :, :12])
+    with pytest.raises(ValueError, match="features"):
+        i3d_features(clips, features="penultimate")
+    with pytest.raises(ValueError, match="frames"):
+        i3d_features(clips, frames=4)
