@@ -109,6 +109,20 @@ def test_camera_motion_is_deterministic_and_sized():
         CameraMotion(2, size=(8, 8, 8))
 
 
+def test_camera_path_is_the_window_each_frame_shows():
+    cams = CameraMotion(4, frames=5, size=(32, 48), seed=3)
+    for i in range(4):
+        it, path = cams[i], cams.path(i)
+        assert path.shape == (5, 2, 3) and torch.equal(path, cams.path(i))
+        img = cams._image(it["scene"])                                  # re-rendered from the path: the item itself
+        grid = torch.nn.functional.affine_grid(path, (5, 3, 32, 48), align_corners=False)
+        again = torch.nn.functional.grid_sample(img.expand(5, -1, -1, -1), grid, align_corners=False,
+                                                padding_mode="border").transpose(0, 1).clamp(-1, 1)
+        assert torch.equal(again, it["video"])
+    with pytest.raises(IndexError):
+        cams.path(4)
+
+
 def test_camera_zoom_in_magnifies():
     ds = CameraMotion(40, frames=6, size=32, seed=0, scenes=["astronaut.png"])
     zoom = next(ds[i] for i in range(40) if ds[i]["motion"] == "zoom in")["video"]

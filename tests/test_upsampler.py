@@ -12,7 +12,7 @@ from videoldm_ref.core import load_pretrained
 from videoldm_ref.image_ldm import WordTextEncoder, caption_vocabulary
 from videoldm_ref.upsampler import (PatchClips, Upsampler, bicubic, boundary_steps, build_upsampler_unet, downsample,
                                     highres_clips, load_upsampler, save_upsampler, upsample_clip, upsample_to_file,
-                                    upsample_video, upsample_windows)
+                                    upsample_video, upsample_windows, warp_previous, warping_error)
 from videoldm_ref.video_unet import VideoUNet, per_frame
 
 SMALL_X4 = dict(block_out_channels=(32, 32, 64, 64), attention_head_dim=4, cross_attention_dim=32, norm_num_groups=8,
@@ -171,6 +171,38 @@ def test_detail_scale_scales_what_is_denoised_and_nothing_else(text, tmp_path):
         scaled.target(hr, low[:, :, :1])                                   # a frame short
     with pytest.raises(ValueError, match="hr"):
         scaled.target(hr[0], low)                                          # not a batch of clips
+
+
+def _smooth_pan(paths, size=32):
+    "A smooth pattern seen through `paths (B, T, 2, 3)`: `(B, 3, T, size, size)`."
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 256), torch.linspace(-1, 1, 256), indexing="ij")
+    img = torch.stack([torch.sin(3 * xx + 2 * yy), torch.cos(2 * xx - 3 * yy), torch.sin(4 * xx * yy)])[None]
+    b, t = paths.shape[:2]
+    grid = torch.nn.functional.affine_grid(paths.flatten(0, 1), (b * t, 3, size, size), align_corners=False)
+    frames = torch.nn.functional.grid_sample(img.expand(b * t, -1, -1, -1), grid, align_corners=False)
+    return frames.view(b, t, 3, size, size).transpose(1, 2)
+
+
+def test_warping_error_follows_the_known_camera_motion():
+    t = torch.linspace(0, 1, 6)
+    paths = torch.zeros(2, 6, 2, 3)
+    paths[0, :, 0, 0] = paths[0, :, 1, 1] = 0.5                         # a pan right and down
+    paths[0, :, 0, 2], paths[0, :, 1, 2] = 0.3 * t, 0.1 * t
+    paths[1, :, 0, 0] = paths[1, :, 1, 1] = 0.6 - 0.2 * t               # a zoom in
+    video = _smooth_pan(paths)
+    err = warping_error(video, paths, reduction="none")
+    assert err.shape == (2,) and err.max() < 2e-3                       # the motion undone: nothing left
+    still = paths[:, :1].expand(-1, 6, -1, -1)                          # the wrong motion (none) leaves the change
+    assert warping_error(video, still) > 20 * err.mean()
+    warped, seen = warp_previous(video, paths)
+    assert warped.shape == (2, 3, 5, 32, 32) and seen.shape == (2, 1, 5, 32, 32)
+    assert 0.5 < seen[0].mean() < 1 and seen[1].mean() == 1             # a pan leaves an edge unseen; a zoom in none
+    with pytest.raises(ValueError, match="paths"):
+        warping_error(video, paths[:, :3])
+    with pytest.raises(ValueError, match="videos"):
+        warping_error(video[:, :, :1], paths[:, :1])
+    with pytest.raises(ValueError, match="reduction"):
+        warping_error(video, paths, reduction="sum")
 
 
 def test_boundary_steps_mark_the_joins():

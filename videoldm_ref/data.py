@@ -220,19 +220,24 @@ class CameraMotion(Dataset):
             self._images[name] = _scene_image(name, 3 * max(self.size))
         return self._images[name]
 
-    def __getitem__(self, i: int) -> dict:
-        i = check_index(i, self.n)
-        rng = np.random.default_rng([self.seed, i])
+    def _draw(self, i: int) -> tuple[str, str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, check_index(i, self.n)])
         scene, motion = rng.choice(self.scenes), rng.choice(MOTIONS)
-        img = self._image(scene)
-        theta = _camera_path(rng, str(motion), self.frames, self.size, img.shape[-2:])
-        h, w = self.size
-        grid = F.affine_grid(theta, (self.frames, 3, h, w), align_corners=False)
-        video = F.grid_sample(img.expand(self.frames, -1, -1, -1), grid, mode="bilinear", padding_mode="border",
-                              align_corners=False)
+        return str(scene), str(motion), _camera_path(rng, str(motion), self.frames, self.size,
+                                                     self._image(scene).shape[-2:])
+
+    def path(self, i: int) -> torch.Tensor:
+        """Item `i`'s camera path: `(frames, 2, 3)` affine matrices in `F.affine_grid`'s convention, each mapping the
+        frame's coordinates in [-1, 1] to the photograph's (a scale and a shift: pans and zooms only)."""
+        return self._draw(i)[2]
+
+    def __getitem__(self, i: int) -> dict:
+        scene, motion, theta = self._draw(i)                            # (checks i)
+        grid = F.affine_grid(theta, (self.frames, 3, *self.size), align_corners=False)
+        video = F.grid_sample(self._image(scene).expand(self.frames, -1, -1, -1), grid, mode="bilinear",
+                              padding_mode="border", align_corners=False)
         caption = f"{motion} on {SCENES[scene]}" if motion.startswith("zoom") else f"{motion} over {SCENES[scene]}"
-        return dict(video=video.transpose(0, 1).clamp(-1, 1), caption=caption, fps=self.fps,
-                    scene=str(scene), motion=str(motion))
+        return dict(video=video.transpose(0, 1).clamp(-1, 1), caption=caption, fps=self.fps, scene=scene, motion=motion)
 
 # %% ../nbs/01b_data.ipynb #269a64e4
 class VideoFolder(Dataset):

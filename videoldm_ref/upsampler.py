@@ -40,7 +40,7 @@ __all__ = ['UPSAMPLER_UNETS', 'DETAIL_SCALE', 'UPSAMPLER_SETTINGS', 'LOW_RES_DIF
            'PatchClips', 'collate_patches', 'upsampler_loss', 'upsample_clip', 'upsample_windows', 'upsample_video',
            'upsample_to_file', 'save_upsampler', 'load_upsampler', 'FirstFrames', 'StillClips', 'slow_highres_clips',
            'train_upsampler', 'clean_estimate_error', 'clip_features', 'boundary_steps', 'upsampler_scores',
-           'heldout_highres', 'measure_upsamplers', 'noise_level_study']
+           'heldout_highres', 'measure_upsamplers', 'warp_previous', 'warping_error', 'noise_level_study']
 
 # %% ../nbs/14_upsampler.ipynb #488803ad
 UPSAMPLER_UNETS = {
@@ -745,6 +745,40 @@ def measure_upsamplers(image_ups: Upsampler, video_ups: Upsampler, parts: dict[s
         if len(side) == 3:
             side.append(truth[0])
     return dict(scores=scores, side_by_side=torch.cat(side, -1))
+
+# %% ../nbs/14_upsampler.ipynb #77aae3b9
+def warp_previous(videos: torch.Tensor, paths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each frame's predecessor moved by the known camera motion. `videos (B, C, T, H, W)`, `paths (B, T, 2, 3)` (the
+    affine camera windows of `CameraMotion.path`). Returns `warped (B, C, T - 1, H, W)`, frame `t` of the video
+    resampled (bilinear) where frame `t + 1`'s pixels were, and `seen (B, 1, T - 1, H, W)`: the pixels frame `t` saw,
+    a pixel's width from its edge."""
+    check_tensor(videos, "videos", ndim=5, floating=True)
+    b, c, t, h, w = videos.shape
+    if t < 2:
+        raise ValueError(f"videos: expected at least 2 frames, got shape {tuple(videos.shape)}")
+    if check_tensor(paths, "paths", floating=True).shape != (b, t, 2, 3):
+        raise ValueError(f"paths: expected shape {(b, t, 2, 3)} for videos of shape {tuple(videos.shape)}, "
+                         f"got {tuple(paths.shape)}")
+    a, shift = paths[..., :2].double(), paths[..., 2:].double()
+    inv = torch.linalg.inv(a[:, :-1])                        # frame t's coordinates of a point of the photograph
+    rel = torch.cat([inv @ a[:, 1:], inv @ (shift[:, 1:] - shift[:, :-1])], -1).flatten(0, 1).float()
+    grid = F.affine_grid(rel, (b * (t - 1), c, h, w), align_corners=False)
+    prev = rearrange(videos[:, :, :-1], "b c t h w -> (b t) c h w")
+    warped = F.grid_sample(prev.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    seen = (grid.abs() <= 1 - 2 / torch.tensor([w, h])).all(-1, keepdim=True)
+    return (rearrange(warped, "(b t) c h w -> b c t h w", b=b),
+            rearrange(seen, "(b t) h w one -> b one t h w", b=b).float())
+
+
+def warping_error(videos: torch.Tensor, paths: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    """Mean absolute difference between each frame of `videos (B, C, T, H, W)` and its predecessor warped by the
+    known camera motion `paths (B, T, 2, 3)`, over the pixels whose source lies inside the predecessor (`warp_previous`); `(B,)` per clip with
+    `reduction="none"`."""
+    check_choice(reduction, "reduction", ("mean", "none"))
+    warped, seen = warp_previous(videos, paths)
+    seen_px = (seen.sum((1, 2, 3, 4)) * videos.shape[1]).clamp(min=1)              # a clip that sees nothing: 0
+    err = ((videos[:, :, 1:].float() - warped).abs() * seen).sum((1, 2, 3, 4)) / seen_px
+    return err if reduction == "none" else err.mean()
 
 # %% ../nbs/14_upsampler.ipynb #4c6c86fe
 @torch.no_grad()
