@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from videoldm_ref.data import CameraMotion, ClipDataset, VideoList, load_sample_clip
+from videoldm_ref.data import ClipDataset, VideoList, load_sample_clip
 from videoldm_ref.metrics import flicker, psnr
 from videoldm_ref.upsampler import (_upsampler_methods, bicubic, downsample, highres_clips, load_upsampler,
                                     upsample_video, warping_error)
