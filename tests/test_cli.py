@@ -55,6 +55,22 @@ def test_sample_seed_reaches_the_pipeline(tmp_path, monkeypatch):
     assert calls[0]["seed"] == 1
 
 
+def test_upsample_shared_noise_reaches_the_pipeline(tmp_path, monkeypatch):
+    "Its effect is tested on the pipeline (test_stack); here, that --shared-noise reaches it, 1 unless given."
+    from videoldm_ref.data import data_samples_dir
+    import videoldm_ref.cli as cli
+    from videoldm_ref.stack import UPSAMPLE_SHARED_NOISE, VideoLDMPipeline
+    calls = []
+    def upsample(self, video, *a, shared_noise, **k):
+        calls.append(shared_noise)
+        yield torch.zeros(3, video.shape[1], 4 * video.shape[-2], 4 * video.shape[-1])
+    monkeypatch.setattr(VideoLDMPipeline, "upsample", upsample)
+    clip = str(data_samples_dir() / "bikes_64x64.mp4")
+    for more in ([], ["--shared-noise", "0.8"]):
+        assert main(["upsample", clip, "--max-frames", "2", *more, "--out", str(tmp_path / "u.mp4")]) == 0
+    assert calls == [UPSAMPLE_SHARED_NOISE, 0.8] and cli.UPSAMPLE_SHARED_NOISE == UPSAMPLE_SHARED_NOISE
+
+
 def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, capsys, monkeypatch):
     assert main(["sample", "a red circle moving right", "--frames", "9", "--steps", "2", "--out",
                  str(tmp_path / "v.mp4")]) == 0
@@ -82,6 +98,7 @@ def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, 
     (["interpolate", "SAMPLE", "--max-frames", "1", "--method", "motion-blend", "--out", "OUT/i.mp4"], "IN: expected at least 2"),
     (["upsample", "OUT", "--out", "OUT/u.mp4"], "IN: "),
     (["upsample", "SAMPLE", "--steps", "0", "--out", "OUT/u.mp4"], "steps"),
+    (["upsample", "SAMPLE", "--shared-noise", "1.5", "--out", "OUT/u.mp4"], "shared_noise"),
     (["demo", "--out", "OUT/demo.avi"], "out: expected a .mp4 file name"),
     (["data-samples", "--source", "OUT/missing.whl", "--out", "OUT"], "source")])
 def test_bad_arguments_exit_2_with_one_line_and_no_file(tmp_path, capsys, argv, match):

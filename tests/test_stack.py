@@ -172,9 +172,22 @@ def test_interpolate_and_upsample_a_given_video(pipe):
                         (lambda: pipe.interpolate_video(torch.zeros(3, 4, 32, 32)), "64x64"),
                         (lambda: pipe.interpolate_video(clip, steps=0), "steps"),
                         (lambda: pipe.upsample(clip, noise_level=-1), "noise_level"),
+                        (lambda: pipe.upsample(clip, shared_noise=1.5), "shared_noise"),
                         (lambda: pipe.upsample(clip[:, :, :30, :31]), "multiples")):
         with pytest.raises(ValueError, match=match):
             call()
+
+
+def test_upsample_starts_every_frame_from_one_noise_unless_told(pipe):
+    from videoldm_ref.stack import UPSAMPLE_SHARED_NOISE
+    from videoldm_ref.upsampler import upsample_video
+    low = torch.rand(3, 3, 16, 16) * 2 - 1
+    run = lambda **k: torch.cat(list(pipe.upsample(low, steps=1, generator=0, **k)), 1)
+    by_hand = lambda s: torch.cat(list(upsample_video(pipe.upsampler, low[None], [""], window=8, overlap=2, num_steps=1,
+                                                      shared_noise=s, generator=0)), 2)[0]
+    assert UPSAMPLE_SHARED_NOISE == 1.0 and torch.equal(run(), by_hand(1.0))
+    assert torch.equal(run(shared_noise=None), by_hand(pipe.upsampler.shared_noise))   # as it was trained
+    assert not torch.allclose(run(), run(shared_noise=None))
 
 
 def test_the_paper_size_stack_has_the_papers_parameter_counts():

@@ -39,9 +39,9 @@ from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler,
 from .video_unet import VIDEO_UNET_CONFIGS, VideoUNet, _is_temporal, save_temporal
 
 # %% auto #0
-__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'PAPER_STACK', 'VideoLDMPipelineOutput',
-           'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs',
-           'demo_report', 'demo_track_figure']
+__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'UPSAMPLE_SHARED_NOISE', 'PAPER_STACK',
+           'VideoLDMPipelineOutput', 'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks',
+           'stack_parameters', 'stage_step_costs', 'demo_report', 'demo_track_figure']
 
 # %% ../nbs/15_stack.ipynb #eb28fca7
 FOLDERS = ("autoencoder", "temporal_decoder", "image_ldm", "keyframes", "prediction", "interpolation", "upsampler")
@@ -49,6 +49,7 @@ MODEL_INDEX = "model_index.json"
 KEYFRAME_FPS = 1.875                     # the paper's keyframes: 4x and 4x again make 30 fps
 DECODE_CHUNK = 16                        # latent frames the temporal decoder takes at a time
 UPSAMPLE_WINDOW = 8                      # frames per upsampler window (LaVie, Upscale-A-Video)
+UPSAMPLE_SHARED_NOISE = 1.0              # one noise for every frame: flickers least on real clips (`14`'s table)
 
 # %% ../nbs/15_stack.ipynb #d1369ea0
 @dataclass
@@ -73,6 +74,11 @@ def _negatives(negative, n: int) -> list[str]:
     if len(negative) != n:
         raise ValueError(f"negative_prompt: expected one per prompt ({n}), got {len(negative)}")
     return negative
+
+# %% ../nbs/15_stack.ipynb #53493579
+def _shared_noise(upsampler, value, name: str) -> float:
+    "The fraction of the upsampler's noise common to all frames: `value`, or (`None`) the one it was trained with."
+    return upsampler.shared_noise if value is None else check_float(value, name, min=0, max=1)
 
 
 def _check_out(out, output_type: str, n: int) -> Path | None:
@@ -225,7 +231,7 @@ class _StackRun(_StackStages):
     "The stages in order, each timed and with its progress bar (a mixin of `VideoLDMPipeline`)."
 
     def _run(self, prompts, negative, *, n, passes, total, steps, guidance_scale, context_scale, noise_level, overlap,
-             upsample, output_type, path, fps, g, bar) -> tuple:
+             shared_noise, upsample, output_type, path, fps, g, bar) -> tuple:
         "`__call__`'s work once its arguments are checked: the frames (or None for an mp4) and seconds per stage."
         times = {}
         tick = time.perf_counter()
@@ -243,7 +249,8 @@ class _StackRun(_StackStages):
         if upsample:
             windows = upsample_windows(low.shape[2], UPSAMPLE_WINDOW, overlap)
             chunks = upsample_video(self.upsampler, low, prompts, window=UPSAMPLE_WINDOW, overlap=overlap,
-                                    num_steps=steps["upsampler_steps"], noise_level=noise_level, generator=g)
+                                    num_steps=steps["upsampler_steps"], noise_level=noise_level, shared_noise=shared_noise,
+                                    generator=g)
         else:
             windows, chunks = [None], iter([low])
         frames = _deliver(chunks, len(windows), output_type, path, fps, bar, "upsampler" if upsample else "output")
@@ -260,12 +267,14 @@ class _StackSampling(_StackRun):
                  upsample: bool = True,
                  generator: torch.Generator | int | None = None, keyframe_steps: int = 20,
                  interpolation_steps: int = 50, upsampler_steps: int = 4, guidance_scale: float = 3.0,
-                 context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2, output_type: str = "pt",
+                 context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2,
+                 upsampler_shared_noise: float | None = UPSAMPLE_SHARED_NOISE, output_type: str = "pt",
                  out: str | os.PathLike | None = None, progress: bool = True) -> "VideoLDMPipelineOutput":
         """Generate one video per prompt: `num_keyframes` keyframes, `interpolation_passes` times x4 frame rate
         (`(N - 1) 4^p + 1` frames; or the first `num_frames` of them, interpolated from the keyframes they need),
-        decoded by the temporal decoder, upsampled x4 unless `upsample=False`. `guidance_scale`: the keyframe model's
-        text guidance; the interpolation model samples with its own settings (`interpolate`'s defaults for it).
+        decoded by the temporal decoder, upsampled x4 unless `upsample=False` (`upsampler_shared_noise`: the fraction of
+        its noise common to all frames; `None`: the fraction it was trained with). `guidance_scale`: the keyframe
+        model's text guidance; the interpolation model samples with its own settings (`interpolate`'s defaults).
         `output_type`: `'pt'` (frames `(B, 3, T, H, W)` in [-1, 1]), `'np'` (`uint8 (B, T, H, W, 3)`) or `'mp4'` (one
         prompt; written to `out` as the upsampler finishes each window, so memory does not grow with the length).
         Returns `frames` (or `None` for mp4), `path`, `fps` and `timings` (seconds per stage)."""
@@ -280,13 +289,14 @@ class _StackSampling(_StackRun):
         guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
         context_scale = check_float(context_scale, "context_scale", min=0)
         noise_level = self.upsampler.check_levels(noise_level, 1) if upsample else None
+        shared = _shared_noise(self.upsampler, upsampler_shared_noise, "upsampler_shared_noise")
         check_choice(output_type, "output_type", ("pt", "np", "mp4"))
         path = _check_out(out, output_type, len(prompts))
         fps = KEYFRAME_FPS * 4 ** passes
         bar = lambda stage, total: tqdm(total=total, desc=stage, disable=not progress, leave=False)
         frames, times = self._run(prompts, negative, n=n, passes=passes, total=total, steps=steps,
                                   guidance_scale=guidance_scale, context_scale=context_scale, noise_level=noise_level,
-                                  overlap=overlap, upsample=upsample, output_type=output_type, path=path, fps=fps,
+                                  overlap=overlap, shared_noise=shared, upsample=upsample, output_type=output_type, path=path, fps=fps,
                                   g=make_generator(generator), bar=bar)
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
@@ -353,14 +363,17 @@ class _StackOwnVideo(_StackGivenVideo):
         return _stream(decode_chunks(self.temporal_decoder, z))
 
     def upsample(self, video: torch.Tensor, prompt: str = "", *, steps: int = 4, noise_level: int = 20,
-                 overlap: int = 2, generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
+                 overlap: int = 2, shared_noise: float | None = UPSAMPLE_SHARED_NOISE,
+                 generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
         """x4 size: `video (3, T, h, w)` in [-1, 1], any length and any size the upsampler takes, upsampled in windows
-        of 8 frames sharing `overlap`. Yields `(3, n, 4h, 4w)` window by window."""
+        of 8 frames sharing `overlap`, from noise of which `shared_noise` is common to all frames (`None`: the
+        fraction the upsampler was trained with). Yields `(3, n, 4h, 4w)` window by window."""
         check_video(video, "video", batched=False, channels=3)
         check_type(prompt, "prompt", str)
         chunks = upsample_video(self.upsampler, video[None].to(self.device, self.dtype), [prompt],
                                 window=UPSAMPLE_WINDOW, overlap=overlap, num_steps=check_int(steps, "steps", min=1),
                                 noise_level=self.upsampler.check_levels(noise_level, 1),
+                                shared_noise=_shared_noise(self.upsampler, shared_noise, "shared_noise"),
                                 generator=make_generator(generator))
         return _stream(chunks)
 
