@@ -50,7 +50,7 @@ test: $(STAMP)
 	$(BIN)/python tools/proc_docs.py   # what nbdev_proc_nbs does, less its Quarto install
 	# two notebooks at once, one thread each: torch threads oversubscribing 2 cores slow everything down badly
 	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
-	$(BIN)/python -m pytest -q --durations=10 tests
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --durations=10 tests   # two processes, one thread each
 
 ## after editing notebooks: export the package, clean the notebooks, regenerate the README
 export: $(STAMP)
