@@ -56,19 +56,19 @@ def test_sample_seed_reaches_the_pipeline(tmp_path, monkeypatch):
 
 
 def test_upsample_shared_noise_reaches_the_pipeline(tmp_path, monkeypatch):
-    "Its effect is tested on the pipeline (test_stack); here, that --shared-noise reaches it, 1 unless given."
+    """Its effect is tested on the pipeline (test_stack); here, that --shared-noise reaches it, and that without it
+    the pipeline's own default applies."""
     from videoldm_ref.data import data_samples_dir
-    import videoldm_ref.cli as cli
-    from videoldm_ref.stack import UPSAMPLE_SHARED_NOISE, VideoLDMPipeline
+    from videoldm_ref.stack import VideoLDMPipeline
     calls = []
-    def upsample(self, video, *a, shared_noise, **k):
-        calls.append(shared_noise)
+    def upsample(self, video, *a, **k):
+        calls.append(k.get("shared_noise", "the pipeline's default"))
         yield torch.zeros(3, video.shape[1], 4 * video.shape[-2], 4 * video.shape[-1])
     monkeypatch.setattr(VideoLDMPipeline, "upsample", upsample)
     clip = str(data_samples_dir() / "bikes_64x64.mp4")
     for more in ([], ["--shared-noise", "0.8"]):
         assert main(["upsample", clip, "--max-frames", "2", *more, "--out", str(tmp_path / "u.mp4")]) == 0
-    assert calls == [UPSAMPLE_SHARED_NOISE, 0.8] and cli.UPSAMPLE_SHARED_NOISE == UPSAMPLE_SHARED_NOISE
+    assert calls == ["the pipeline's default", 0.8]
 
 
 def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, capsys, monkeypatch):

@@ -23,8 +23,8 @@ from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_d
 from .media import VideoWriter, read_video, tile_videos
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'UPSAMPLE_SHARED_NOISE', 'TRAINERS', 'EXAMPLES', 'render_samples', 'sample',
-           'demo', 'motion_report', 'extend_file', 'interpolate_file', 'upsample_file', 'main']
+__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'TRAINERS', 'EXAMPLES', 'render_samples', 'sample', 'demo', 'motion_report',
+           'extend_file', 'interpolate_file', 'upsample_file', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -161,17 +161,17 @@ def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = Non
     return path
 
 # %% ../nbs/90_cli.ipynb #9401982c
-UPSAMPLE_SHARED_NOISE = 1.0              # `videoldm-ref upsample --shared-noise`: the pipeline's default (`15`)
-
 def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
                   seed: int = 0, steps: int = 4, max_frames: int | None = None,
-                  shared_noise: float = UPSAMPLE_SHARED_NOISE) -> Path:
-    """The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window,
-    from noise of which `shared_noise` is common to all frames (1: one noise; 0.8: as the upsampler was trained)."""
-    shared_noise, path = check_float(shared_noise, "shared_noise", min=0, max=1), _stem_out(src, out, "upsampled")
+                  shared_noise: float | None = None) -> Path:
+    """The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window.
+    `shared_noise`: the fraction of the starting noise common to all frames (default: the pipeline's, one noise for
+    every frame; 0.8 is how the upsampler was trained)."""
+    more = {} if shared_noise is None else dict(shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1))
+    path = _stem_out(src, out, "upsampled")
     pipe = _pipeline()
     video, fps = _read_input(src, max_frames)
-    _write(pipe.upsample(video, caption, steps=steps, shared_noise=shared_noise, generator=seed), path, fps)
+    _write(pipe.upsample(video, caption, steps=steps, generator=seed, **more), path, fps)
     return path
 
 # %% ../nbs/90_cli.ipynb #6b1c1805
@@ -325,8 +325,8 @@ def _parser() -> argparse.ArgumentParser:
         "blend, motion-blend: no model, at the video's own size, the frames cross-faded or blended along their motion "
         "(default: %(default)s)")
     _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", 4).add_argument(
-        "--shared-noise", type=float, default=UPSAMPLE_SHARED_NOISE, help="the fraction of the noise common to all "
-        "frames: 1 flickers least on real videos, 0.8 is what the upsampler was trained with (default: %(default)s)")
+        "--shared-noise", type=float, help="the fraction of the noise common to all frames: 1 (the default) flickers "
+        "least on real videos, 0.8 is what the upsampler was trained with")
     t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
     t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
@@ -356,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("extend", "interpolate", "upsample"):
             run = dict(extend=extend_file, interpolate=interpolate_file, upsample=upsample_file)[args.command]
             more = (args.frames,) if args.command == "extend" else ()
-            extra = dict(interpolate=dict(method=getattr(args, "method", None)),
-                         upsample=dict(shared_noise=getattr(args, "shared_noise", None))).get(args.command, {})
+            extra = (dict(method=args.method) if args.command == "interpolate" else
+                     dict(shared_noise=args.shared_noise) if args.command == "upsample" else {})
             print(run(args.src, *more, args.out, caption=args.caption, seed=args.seed, steps=args.steps,
                       max_frames=args.max_frames, **extra))
         elif args.command == "train":

@@ -249,8 +249,8 @@ class _StackRun(_StackStages):
         if upsample:
             windows = upsample_windows(low.shape[2], UPSAMPLE_WINDOW, overlap)
             chunks = upsample_video(self.upsampler, low, prompts, window=UPSAMPLE_WINDOW, overlap=overlap,
-                                    num_steps=steps["upsampler_steps"], noise_level=noise_level, shared_noise=shared_noise,
-                                    generator=g)
+                                    num_steps=steps["upsampler_steps"], noise_level=noise_level,
+                                    shared_noise=shared_noise, generator=g)
         else:
             windows, chunks = [None], iter([low])
         frames = _deliver(chunks, len(windows), output_type, path, fps, bar, "upsampler" if upsample else "output")
@@ -296,8 +296,8 @@ class _StackSampling(_StackRun):
         bar = lambda stage, total: tqdm(total=total, desc=stage, disable=not progress, leave=False)
         frames, times = self._run(prompts, negative, n=n, passes=passes, total=total, steps=steps,
                                   guidance_scale=guidance_scale, context_scale=context_scale, noise_level=noise_level,
-                                  overlap=overlap, shared_noise=shared, upsample=upsample, output_type=output_type, path=path, fps=fps,
-                                  g=make_generator(generator), bar=bar)
+                                  overlap=overlap, shared_noise=shared, upsample=upsample, output_type=output_type,
+                                  path=path, fps=fps, g=make_generator(generator), bar=bar)
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
 # %% ../nbs/15_stack.ipynb #ca955273

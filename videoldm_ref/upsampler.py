@@ -772,8 +772,8 @@ def warp_previous(videos: torch.Tensor, paths: torch.Tensor) -> tuple[torch.Tens
 
 def warping_error(videos: torch.Tensor, paths: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     """Mean absolute difference between each frame of `videos (B, C, T, H, W)` and its predecessor warped by the
-    known camera motion `paths (B, T, 2, 3)`, over the pixels whose source lies inside the predecessor (`warp_previous`); `(B,)` per clip with
-    `reduction="none"`."""
+    known camera motion `paths (B, T, 2, 3)`, over the pixels whose source lies inside the predecessor
+    (`warp_previous`); `(B,)` per clip with `reduction="none"`."""
     check_choice(reduction, "reduction", ("mean", "none"))
     warped, seen = warp_previous(videos, paths)
     seen_px = (seen.sum((1, 2, 3, 4)) * videos.shape[1]).clamp(min=1)              # a clip that sees nothing: 0
