@@ -84,6 +84,27 @@ def test_sample_upsamples_by_default_and_demo_is_the_113_frame_sample(tmp_path, 
     assert caption == cli.DEMO_CAPTION and out == Path("outputs/demo.mp4") and kw == dict(frames=113, seed=0, steps=20)
 
 
+def test_sample_on_a_stable_diffusion_backbone(tmp_path, capsys):
+    "A person's Stable Diffusion folder (a tiny random one here) and temporal layers saved for it, as a user runs it."
+    from videoldm_ref.text2video import TextToVideoPipeline, tiny_stable_diffusion
+    sd = tiny_stable_diffusion(tmp_path / "sd")
+    pipe = TextToVideoPipeline.from_stable_diffusion(sd)
+    pipe.keyframes.save_temporal(tmp_path / "layers")
+    out = tmp_path / "v.mp4"
+    assert main(["sample", "a cat", "--backbone", str(sd), "--temporal", str(tmp_path / "layers"), "--frames", "9",
+                 "--steps", "2", "--height", "24", "--width", "32", "--out", str(out)]) == 0
+    stdout, err = said(capsys)
+    assert stdout.strip() == str(out) and err[0].startswith("stages: keyframes") and "upsampler" not in err[0]
+    video, fps = read_video(out)
+    assert video.shape == (3, 9, 24, 32) and fps == 30
+    for argv, match in [(["--temporal", str(tmp_path / "layers")], "temporal: only with a Stable Diffusion backbone"),
+                        (["--backbone", str(tmp_path)], "path: no model_index.json"),
+                        (["--backbone", str(sd), "--height", "25"], "height: expected a multiple")]:
+        assert main(["sample", "a cat", *argv, "--out", str(tmp_path / "x.mp4")]) == 2
+        assert match in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
+
+
 @pytest.mark.parametrize("argv, match", [
     (["sample", "a red circle moving right", "--frames", "0"], "frames: expected an integer in [2, inf], got 0"),
     (["sample", "a red circle moving right", "--steps", "0"], "steps: expected an integer in [1, inf], got 0"),

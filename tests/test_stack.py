@@ -58,6 +58,8 @@ def test_frame_counts_rates_and_output_types(pipe):
         "keyframes", "interpolation", "decoder", "output"}
     out = pipe([CAPTION, "a blue square moving up"], output_type="np", **SHORT)
     assert out.frames.shape == (2, 29, 64, 64, 3) and out.frames.dtype.name == "uint8" and out.fps == 7.5
+    wide = pipe(CAPTION, height=48, width=96, **SHORT).frames                  # another frame size, every model
+    assert wide.shape == (1, 3, 29, 48, 96) and wide.isfinite().all()
 
 
 def test_the_negative_prompt_changes_the_video_and_the_seed_fixes_it(pipe):
@@ -80,7 +82,8 @@ def test_decode_chunks_equals_the_whole_decode(pipe):
     (dict(output_type="avi"), "output_type"), (dict(output_type="mp4"), "out"),
     (dict(output_type="mp4", out="x.avi"), "out"), (dict(out="x.mp4"), "out"),
     (dict(noise_level=351), "noise_level"), (dict(negative_prompt=["a", "b"]), "negative_prompt"),
-    (dict(num_frames=1), "num_frames"), (dict(num_frames=114), "num_frames")])
+    (dict(num_frames=1), "num_frames"), (dict(num_frames=114), "num_frames"), (dict(height=30), "height"),
+    (dict(width=0), "width")])
 def test_bad_arguments_are_refused_before_any_work(pipe, kwargs, match, monkeypatch):
     monkeypatch.setattr(VideoLDMPipeline, "keyframe_latents", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(ValueError, match=match):

@@ -53,9 +53,18 @@ def _mp4_out(out: str | os.PathLike | None, default: str) -> Path:
     return path
 
 
-def _pipeline():
-    from videoldm_ref.stack import VideoLDMPipeline
-    return VideoLDMPipeline.from_pretrained()
+def _pipeline(backbone: str | os.PathLike | None = None, temporal: str | os.PathLike | None = None,
+              temporal_decoder: str | os.PathLike | None = None):
+    """The shipped demo stack, or (`backbone`: a Stable Diffusion pipeline folder) the text-to-video pipeline on it,
+    with the temporal layers and temporal decoder saved at `temporal` and `temporal_decoder` (new ones if `None`)."""
+    if backbone is None:
+        for name, value in (("temporal", temporal), ("temporal_decoder", temporal_decoder)):
+            if value is not None:
+                raise ValueError(f"{name}: only with a Stable Diffusion backbone (--backbone)")
+        from videoldm_ref.stack import VideoLDMPipeline
+        return VideoLDMPipeline.from_pretrained()
+    from videoldm_ref.text2video import TextToVideoPipeline
+    return TextToVideoPipeline.from_stable_diffusion(backbone, temporal, temporal_decoder=temporal_decoder)
 
 
 def _timings(times: dict) -> str:
@@ -63,19 +72,24 @@ def _timings(times: dict) -> str:
 
 # %% ../nbs/90_cli.ipynb #7905cb21
 def sample(caption: str, out: str | os.PathLike | None = None, *, frames: int = 113, seed: int = 0, steps: int = 20,
-           upsample: bool = True, progress: bool = True) -> Path:
+           upsample: bool = True, progress: bool = True, backbone: str | os.PathLike | None = None,
+           temporal: str | os.PathLike | None = None, temporal_decoder: str | os.PathLike | None = None,
+           height: int | None = None, width: int | None = None) -> Path:
     """The stack from `caption` to an mp4 of `frames` frames at 30 fps, 256x256 (64x64 with `upsample=False`):
     `max(8, ceil((frames - 1) / 16) + 1)` keyframes (`steps` DDIM steps; the model makes 8 at least, as it was
     trained), the ones needed interpolated twice, cut to `frames`, decoded and upsampled. Writes `out` (default
     `outputs/sample.mp4`) as frames come; prints each stage's time and the motion yardstick's verdicts to stderr;
-    returns the path."""
+    returns the path. `backbone`: a Stable Diffusion 1.x/2.x pipeline folder instead of the demo models
+    (`16_text_to_video`; `temporal`, `temporal_decoder`: saved layers for it; no upsampler, the keyframe latents
+    blended), `height x width` its frames (default: the backbone's own size)."""
     if not isinstance(caption, str):
         raise TypeError(f"caption: expected a string, got {type(caption).__name__}")
     frames, steps = check_int(frames, "frames", min=2), check_int(steps, "steps", min=1)
     seed, path = check_int(seed, "seed", min=0), _mp4_out(out, "sample.mp4")
-    result = _pipeline()(caption, num_keyframes=max(8, math.ceil((frames - 1) / 16) + 1), num_frames=frames,
-                         upsample=bool(upsample), generator=seed, keyframe_steps=steps, output_type="mp4", out=path,
-                         progress=progress)
+    pipe = _pipeline(backbone, temporal, temporal_decoder)
+    result = pipe(caption, num_keyframes=max(8, math.ceil((frames - 1) / 16) + 1), num_frames=frames,
+                  upsample=None if upsample else False, height=height, width=width, generator=seed,
+                  keyframe_steps=steps, output_type="mp4", out=path, progress=progress)
     print(f"stages: {_timings(result.timings)}", file=sys.stderr)
     video = read_video(path)[0]
     print(f"keyframes (every 16th frame): {motion_report(video[:, ::16], caption)}", file=sys.stderr)
@@ -278,7 +292,9 @@ TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "k
 # %% ../nbs/90_cli.ipynb #3ec9866a
 EXAMPLES = {
     "sample": ['videoldm-ref sample "a red circle moving right"', 'videoldm-ref sample "a blue square moving up" '
-               '--frames 49 --seed 3 --no-upsample --out outputs/square.mp4'],
+               '--frames 49 --seed 3 --no-upsample --out outputs/square.mp4',
+               'videoldm-ref sample "a teddy bear playing the guitar" --backbone ~/models/stable-diffusion-2-1-base '
+               '--temporal ~/models/temporal-layers --height 320 --width 512 --frames 29'],
     "extend": ["videoldm-ref extend data_samples/bigbuckbunny_64x64.mp4 --frames 16"],
     "interpolate": ["videoldm-ref interpolate data_samples/bikes_64x64.mp4 --max-frames 25 --out outputs/fast.mp4",
                     "videoldm-ref interpolate data_samples/bikes_256x256.mp4 --method blend"],
@@ -318,6 +334,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("caption", metavar="CAPTION", help="what to draw, e.g. 'a red circle moving right'")
     s.add_argument("--frames", type=int, default=113, help="frames at 30 fps (default: %(default)s)")
     s.add_argument("--no-upsample", action="store_true", help="stop at 64x64, before the upsampler")
+    s.add_argument("--backbone", metavar="PATH", help="a Stable Diffusion 1.x/2.x pipeline folder (diffusers layout) "
+                   "instead of the demo models; no upsampler, keyframe latents blended")
+    s.add_argument("--temporal", metavar="PATH", help="with --backbone: temporal layers saved for it (default: new ones, "
+                   "the identity: every frame the backbone's image)")
+    s.add_argument("--temporal-decoder", metavar="PATH", help="with --backbone: a temporal decoder of its autoencoder")
+    s.add_argument("--height", type=int, help="frame height in pixels (default: the models' own)")
+    s.add_argument("--width", type=int, help="frame width in pixels (default: the models' own)")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
         "--frames", type=int, required=True, help="how many frames to add")
     _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 50).add_argument(
@@ -352,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             print(demo(args.out, caption=args.caption, seed=args.seed, steps=args.steps))
         elif args.command == "sample":
             print(sample(args.caption, args.out, frames=args.frames, seed=args.seed, steps=args.steps,
-                         upsample=not args.no_upsample))
+                         upsample=not args.no_upsample, backbone=args.backbone, temporal=args.temporal,
+                         temporal_decoder=args.temporal_decoder, height=args.height, width=args.width))
         elif args.command in ("extend", "interpolate", "upsample"):
             run = dict(extend=extend_file, interpolate=interpolate_file, upsample=upsample_file)[args.command]
             more = (args.frames,) if args.command == "extend" else ()

@@ -28,8 +28,8 @@ from .core import (atomic_folder, check_choice, check_float, check_int, check_pa
 from .data import data_samples_dir
 from .diffusion import ddim_sample, guided
 from .image_ldm import UNET_CONFIGS, ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
-from .interpolation import (interpolate, interpolation_trains, interpolation_windows, load_interpolation,
-                                        save_interpolation)
+from .interpolation import (blend_keyframes, interpolate, interpolation_trains, interpolation_windows,
+                                        load_interpolation, save_interpolation)
 from .keyframes import VideoLDM, load_keyframes
 from .media import VideoWriter, to_uint8
 from .metrics import object_track, step_smoothness
@@ -79,6 +79,16 @@ def _negatives(negative, n: int) -> list[str]:
 def _shared_noise(upsampler, value, name: str) -> float:
     "The fraction of the upsampler's noise common to all frames: `value`, or (`None`) the one it was trained with."
     return upsampler.shared_noise if value is None else check_float(value, name, min=0, max=1)
+
+
+def _upsampling(upsampler, upsample: bool | None, noise_level: int, shared_noise: float | None) -> tuple:
+    "`__call__`'s upsampling arguments checked: whether to upsample (`None`: if there is an upsampler), level, share."
+    upsample = upsampler is not None if upsample is None else upsample
+    if upsample and upsampler is None:
+        raise ValueError("upsample: this pipeline has no upsampler; pass upsample=False (or None)")
+    if not upsample:
+        return False, None, None
+    return True, upsampler.check_levels(noise_level, 1), _shared_noise(upsampler, shared_noise, "upsampler_shared_noise")
 
 
 def _check_out(out, output_type: str, n: int) -> Path | None:
@@ -160,6 +170,10 @@ class _StackFolder:
         """Write the stack to the folder `path` (made whole in a temporary folder beside it, then renamed), weights
         of the diffusion models cast to `dtype`; `from_pretrained(path)` loads it back."""
         path = check_path(path, "path", must_exist=False)
+        missing = [n for n in ("prediction", "interpolation", "upsampler") if getattr(self, n) is None]
+        if missing or not isinstance(self.text_encoder, WordTextEncoder):
+            raise ValueError(f"self: this folder layout holds the demo stack with every model; this pipeline has "
+                             f"{'no ' + ', '.join(missing) if missing else 'another text encoder'}")
         if path.exists() and not (path / MODEL_INDEX).is_file():
             raise FileExistsError(f"path: {path} exists and is not a saved VideoLDMPipeline; not overwriting it")
         with atomic_folder(path) as tmp:
@@ -175,6 +189,16 @@ class _StackFolder:
             (tmp / MODEL_INDEX).write_text(json.dumps(_model_index(self), indent=1))
         return path
 
+# %% ../nbs/15_stack.ipynb #965b21c4
+def _latent_hw(size, default: int) -> tuple[int, int]:
+    "A latent size `(h, w)` from an int, a pair or `None` (`default`, square)."
+    size = default if size is None else size
+    pair = (size, size) if isinstance(size, int) else tuple(size)
+    if len(pair) != 2:
+        raise ValueError(f"size: expected an int or (h, w), got {size!r}")
+    return tuple(check_int(s, "size", min=1) for s in pair)
+
+
 # %% ../nbs/15_stack.ipynb #17513674
 class _StackStages:
     "The stages of the stack one by one (a mixin of `VideoLDMPipeline`)."
@@ -182,8 +206,10 @@ class _StackStages:
     @torch.no_grad()
     def keyframe_latents(self, prompts: str | Sequence[str], negative_prompt: str | Sequence[str] = "", *,
                          frames: int = 8, steps: int = 20, guidance_scale: float = 3.0,
-                         generator: torch.Generator | int | None = None, callback=None) -> torch.Tensor:
-        "Latents `(B, C, frames, h, w)` of the keyframe model, guided on `prompts` against `negative_prompt`."
+                         size: int | tuple[int, int] | None = None, generator: torch.Generator | int | None = None,
+                         callback=None) -> torch.Tensor:
+        """Latents `(B, C, frames, h, w)` of the keyframe model, guided on `prompts` against `negative_prompt`;
+        `size`: the latents' `(h, w)` (an int: square; default: `latent_size`, the backbone's own)."""
         prompts = _prompts(prompts, "prompts")
         negative = _negatives(negative_prompt, len(prompts))
         frames, steps = check_int(frames, "frames", min=2), check_int(steps, "steps", min=1)
@@ -192,25 +218,27 @@ class _StackStages:
         model_fn = guided(kf, check_float(guidance_scale, "guidance_scale", min=0),
                           dict(captions=self.text_encoder(prompts), image_only_indicator=flags),
                           dict(captions=self.text_encoder(negative), image_only_indicator=flags))
-        c, s = kf.unet.unet.config.in_channels, self.latent_size
-        return ddim_sample(model_fn, (b, c, frames, s, s), kf.schedule, generator=make_generator(generator),
+        c, (h, w) = kf.unet.unet.config.in_channels, _latent_hw(size, self.latent_size)
+        return ddim_sample(model_fn, (b, c, frames, h, w), kf.schedule, generator=make_generator(generator),
                            device=self.device, callback=callback, **sampling_settings(kf, steps))
 
     def interpolated(self, z: torch.Tensor, prompts: str | Sequence[str], passes: int = 1, *, bar=None,
                      **sampling) -> torch.Tensor:
         """Latents `z (B, C, N, h, w)` interpolated `passes` times (`(N - 1) 4^passes + 1` frames), window by window;
-        `sampling` goes to `interpolate`; `bar(stage, total)` makes a progress bar per pass (default: none)."""
-        c, s = self.keyframes.unet.unet.config.in_channels, self.latent_size
+        `sampling` goes to `interpolate`; `bar(stage, total)` makes a progress bar per pass (default: none). A pipeline
+        without an interpolation model blends the latents (`blend_keyframes`)."""
+        c = self.keyframes.unet.unet.config.in_channels
         check_tensor(z, "z", ndim=5, floating=True)
-        if z.shape[1] != c or tuple(z.shape[-2:]) != (s, s) or z.shape[2] < 2:
-            raise ValueError(f"z: expected latents (B, {c}, N >= 2, {s}, {s}), got shape {tuple(z.shape)}")
+        if z.shape[1] != c or z.shape[2] < 2:
+            raise ValueError(f"z: expected latents (B, {c}, N >= 2, h, w), got shape {tuple(z.shape)}")
         prompts, passes = _prompts(prompts, "prompts"), check_int(passes, "passes", min=0)
         if len(prompts) != z.shape[0]:
             raise ValueError(f"prompts: expected one per video ({z.shape[0]}), got {len(prompts)}")
         bar = bar or (lambda stage, total: tqdm(total=total, disable=True))
         for p in range(passes):
             with bar(f"interpolation {p + 1}/{passes}", len(interpolation_windows(z.shape[2])) + 1) as b:
-                chunks = interpolate(self.interpolation, z, prompts, vae=self.autoencoder, **sampling)
+                chunks = ([blend_keyframes(z)] if self.interpolation is None else
+                          interpolate(self.interpolation, z, prompts, vae=self.autoencoder, **sampling))
                 z = torch.cat([_progress(c, b) for c in chunks], 2)
         return z
 
@@ -231,13 +259,14 @@ class _StackRun(_StackStages):
     "The stages in order, each timed and with its progress bar (a mixin of `VideoLDMPipeline`)."
 
     def _run(self, prompts, negative, *, n, passes, total, steps, guidance_scale, context_scale, noise_level, overlap,
-             shared_noise, upsample, output_type, path, fps, g, bar) -> tuple:
+             shared_noise, upsample, output_type, path, fps, g, bar, size=None) -> tuple:
         "`__call__`'s work once its arguments are checked: the frames (or None for an mp4) and seconds per stage."
         times = {}
         tick = time.perf_counter()
         with bar("keyframes", steps["keyframe_steps"]) as b:
             z = self.keyframe_latents(prompts, negative, frames=n, steps=steps["keyframe_steps"],
-                                      guidance_scale=guidance_scale, generator=g, callback=lambda *a: b.update())
+                                      guidance_scale=guidance_scale, size=size, generator=g,
+                                      callback=lambda *a: b.update())
         times["keyframes"], tick = time.perf_counter() - tick, time.perf_counter()
         z = z[:, :, :math.ceil((total - 1) / 4 ** passes) + 1]                      # the keyframes needed
         z = self.interpolated(z, prompts, passes, bar=bar, num_steps=steps["interpolation_steps"],
@@ -264,7 +293,7 @@ class _StackSampling(_StackRun):
     @torch.no_grad()
     def __call__(self, prompt: str | Sequence[str], *, negative_prompt: str | Sequence[str] = "",
                  num_keyframes: int = 8, interpolation_passes: int = 2, num_frames: int | None = None,
-                 upsample: bool = True,
+                 upsample: bool | None = None, height: int | None = None, width: int | None = None,
                  generator: torch.Generator | int | None = None, keyframe_steps: int = 20,
                  interpolation_steps: int = 50, upsampler_steps: int = 4, guidance_scale: float = 3.0,
                  context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2,
@@ -272,8 +301,10 @@ class _StackSampling(_StackRun):
                  out: str | os.PathLike | None = None, progress: bool = True) -> "VideoLDMPipelineOutput":
         """Generate one video per prompt: `num_keyframes` keyframes, `interpolation_passes` times x4 frame rate
         (`(N - 1) 4^p + 1` frames; or the first `num_frames` of them, interpolated from the keyframes they need),
-        decoded by the temporal decoder, upsampled x4 unless `upsample=False` (`upsampler_shared_noise`: the fraction of
-        its noise common to all frames; `None`: the fraction it was trained with). `guidance_scale`: the keyframe
+        decoded by the temporal decoder, upsampled x4 unless `upsample=False` (`None`: when the pipeline has an
+        upsampler; `upsampler_shared_noise`: the fraction of its noise common to all frames; `None`: the fraction it
+        was trained with). `height`, `width`: the frames' size before the upsampler, in pixels (default:
+        `frame_size`, the backbone's own; multiples of the autoencoder's factor). `guidance_scale`: the keyframe
         model's text guidance; the interpolation model samples with its own settings (`interpolate`'s defaults).
         `output_type`: `'pt'` (frames `(B, 3, T, H, W)` in [-1, 1]), `'np'` (`uint8 (B, T, H, W, 3)`) or `'mp4'` (one
         prompt; written to `out` as the upsampler finishes each window, so memory does not grow with the length).
@@ -288,8 +319,8 @@ class _StackSampling(_StackRun):
                  interpolation_steps=interpolation_steps, upsampler_steps=upsampler_steps).items()}
         guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
         context_scale = check_float(context_scale, "context_scale", min=0)
-        noise_level = self.upsampler.check_levels(noise_level, 1) if upsample else None
-        shared = _shared_noise(self.upsampler, upsampler_shared_noise, "upsampler_shared_noise")
+        upsample, noise_level, shared = _upsampling(self.upsampler, upsample, noise_level, upsampler_shared_noise)
+        size = self._latent_size_of(height, width)
         check_choice(output_type, "output_type", ("pt", "np", "mp4"))
         path = _check_out(out, output_type, len(prompts))
         fps = KEYFRAME_FPS * 4 ** passes
@@ -297,7 +328,7 @@ class _StackSampling(_StackRun):
         frames, times = self._run(prompts, negative, n=n, passes=passes, total=total, steps=steps,
                                   guidance_scale=guidance_scale, context_scale=context_scale, noise_level=noise_level,
                                   overlap=overlap, shared_noise=shared, upsample=upsample, output_type=output_type,
-                                  path=path, fps=fps, g=make_generator(generator), bar=bar)
+                                  path=path, fps=fps, g=make_generator(generator), bar=bar, size=size)
         return VideoLDMPipelineOutput(frames=frames, path=path, fps=fps, timings=times)
 
 # %% ../nbs/15_stack.ipynb #ca955273
@@ -329,6 +360,17 @@ class _StackGivenVideo:
     def frame_size(self) -> int:
         "The models' frame size in pixels (before the upsampler): a given video must have square frames of it."
         return self.latent_size * downsampling_factor(self.autoencoder)
+
+    def _latent_size_of(self, height: int | None, width: int | None) -> tuple[int, int]:
+        "The latents' `(h, w)` for frames of `height x width` pixels (each `None`: the backbone's own)."
+        f, s = downsampling_factor(self.autoencoder), self.latent_size
+        out = []
+        for name, v in (("height", height), ("width", width)):
+            v = s * f if v is None else check_int(v, name, min=f)
+            if v % f:
+                raise ValueError(f"{name}: expected a multiple of the autoencoder's factor {f}, got {v}")
+            out.append(v // f)
+        return tuple(out)
 
     def _encode(self, video: torch.Tensor, min_frames: int = 1) -> torch.Tensor:
         check_video(video, "video", batched=False, channels=3)
@@ -368,6 +410,8 @@ class _StackOwnVideo(_StackGivenVideo):
         """x4 size: `video (3, T, h, w)` in [-1, 1], any length and any size the upsampler takes, upsampled in windows
         of 8 frames sharing `overlap`, from noise of which `shared_noise` is common to all frames (`None`: the
         fraction the upsampler was trained with). Yields `(3, n, 4h, 4w)` window by window."""
+        if self.upsampler is None:
+            raise ValueError("self: this pipeline has no upsampler")
         check_video(video, "video", batched=False, channels=3)
         check_type(prompt, "prompt", str)
         chunks = upsample_video(self.upsampler, video[None].to(self.device, self.dtype), [prompt],
@@ -388,6 +432,8 @@ class _StackExtend(_StackOwnVideo):
         `frames` frames with the prediction model: windows of `window` latents, each conditioned on the last `given`
         latents before it. Yields the new frames `(3, n, H, W)` window by window (decoded by the temporal decoder
         with the latents before them as context, so a window's first frames follow on from the frames before)."""
+        if self.prediction is None:
+            raise ValueError("self: this pipeline has no prediction model to extend a video with")
         frames = check_int(frames, "frames", min=1)
         window = check_int(window, "window", min=2)
         given = check_int(given, "given", min=1, max=window - 1)
@@ -412,18 +458,23 @@ class VideoLDMPipeline(_StackFolder, _StackSampling, _StackExtend, DiffusionPipe
     decoder -> video upsampler (x4 size). Components: `autoencoder` (its encoder turns a user's video into latents),
     `temporal_decoder`, `text_encoder` (the image LDM's; every model is given this one), `keyframes`, `prediction`,
     `interpolation` (on top of the prediction model) and `upsampler`. Saved and loaded as one folder laid out like
-    `data_samples/checkpoints/`, one sub-folder each."""
+    `data_samples/checkpoints/`, one sub-folder each. `prediction`, `interpolation` and `upsampler` may be `None`
+    (a backbone with keyframe layers only, `16_text_to_video`): then the keyframe latents are blended, frames are not
+    upsampled, and `extend` is not available."""
 
-    def __init__(self, autoencoder: AutoencoderKL, temporal_decoder: TemporalDecoder, text_encoder: WordTextEncoder,
-                 keyframes: VideoLDM, prediction: ContextLDM, interpolation: ContextLDM, upsampler: Upsampler):
+    def __init__(self, autoencoder: AutoencoderKL, temporal_decoder: TemporalDecoder, text_encoder: torch.nn.Module,
+                 keyframes: VideoLDM, prediction: ContextLDM | None, interpolation: ContextLDM | None,
+                 upsampler: Upsampler | None):
         super().__init__()
-        check_type(autoencoder, "autoencoder", AutoencoderKL), check_type(text_encoder, "text_encoder", WordTextEncoder)
+        check_type(autoencoder, "autoencoder", AutoencoderKL), check_type(text_encoder, "text_encoder", torch.nn.Module)
         check_type(temporal_decoder, "temporal_decoder", TemporalDecoder)
         check_type(keyframes, "keyframes", VideoLDM)
-        check_type(prediction, "prediction", ContextLDM), check_type(interpolation, "interpolation", ContextLDM)
-        check_type(upsampler, "upsampler", Upsampler)
+        check_type(prediction, "prediction", (ContextLDM, type(None)))
+        check_type(interpolation, "interpolation", (ContextLDM, type(None)))
+        check_type(upsampler, "upsampler", (Upsampler, type(None)))
         for model in (keyframes, prediction, interpolation, upsampler):      # one text encoder for every model
-            model.text_encoder = text_encoder
+            if model is not None:
+                model.text_encoder = text_encoder
         self.register_modules(autoencoder=autoencoder, temporal_decoder=temporal_decoder, text_encoder=text_encoder, keyframes=keyframes, prediction=prediction,
                               interpolation=interpolation, upsampler=upsampler)
 

@@ -1,0 +1,223 @@
+"""Stable Diffusion backbones (`16_text_to_video`): a tiny random SD pipeline in the real diffusers layout, written to
+a temporary folder, loaded, wrapped, sampled, saved and loaded again; and what a wrong folder or part gets."""
+import json
+import shutil
+
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+from safetensors.torch import load_file
+from transformers import CLIPTextConfig, CLIPTextModel
+
+import videoldm_ref.text2video as t2v
+from videoldm_ref.diffusion import DiffusionConfig, ddim_sample, guided
+from videoldm_ref.image_ldm import sampling_settings
+from videoldm_ref.media import read_video
+from videoldm_ref.text2video import (CLIPTextEncoder, TextToVideoPipeline, load_stable_diffusion, tiny_clip_tokenizer,
+                                     tiny_stable_diffusion)
+from videoldm_ref.video_unet import build_video_unet, per_frame, save_temporal
+
+CAPTION = "a red circle moving right"
+SMALL = dict(num_keyframes=3, interpolation_passes=1, keyframe_steps=2, generator=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sd_path(tmp_path_factory):
+    return tiny_stable_diffusion(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="module")
+def sd(sd_path):
+    pipe = StableDiffusionPipeline.from_pretrained(sd_path, low_cpu_mem_usage=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture
+def pipe(sd_path):
+    return TextToVideoPipeline.from_stable_diffusion(sd_path)
+
+
+def _perturb(pipe, seed=0):
+    "Temporal layers that do something (they start as the identity)."
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in pipe.keyframes.unet.temporal_parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return pipe
+
+
+def test_tiny_pipeline_is_the_diffusers_layout_and_seeded(sd_path, sd, tmp_path):
+    for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (sd_path / part).is_dir()
+    assert json.loads((sd_path / "model_index.json").read_text())["_class_name"] == "StableDiffusionPipeline"
+    assert not (sd_path / "_vocab").exists()
+    again, other = tiny_stable_diffusion(tmp_path / "again"), tiny_stable_diffusion(tmp_path / "other", seed=1)
+    weights = lambda p: load_file(p / "unet" / "diffusion_pytorch_model.safetensors")
+    a, b, c = weights(sd_path), weights(again), weights(other)
+    assert all(torch.equal(a[k], b[k]) for k in a) and not all(torch.equal(a[k], c[k]) for k in a)
+    image = sd(CAPTION, num_inference_steps=2, height=16, width=16, output_type="pt",
+               generator=torch.Generator().manual_seed(0)).images
+    assert image.shape == (1, 3, 16, 16) and image.isfinite().all()
+
+
+def test_clip_encoder_gives_what_stable_diffusion_gives_its_unet(sd):
+    clip = CLIPTextEncoder(sd.tokenizer, sd.text_encoder)
+    captions = [CAPTION, "", "a cat"]
+    assert torch.equal(clip(captions), sd.encode_prompt(captions, "cpu", 1, False)[0])
+    assert not any(p.requires_grad for p in clip.parameters())
+    assert not torch.equal(clip(["a red circle"]), clip(["a blue circle"]))
+
+
+def test_backbone_reads_the_schedule_and_prediction_type(sd_path, tmp_path):
+    assert load_stable_diffusion(sd_path).diffusion == DiffusionConfig("scaled_linear", False, "epsilon", "leading")
+    v = load_stable_diffusion(tiny_stable_diffusion(tmp_path / "v", prediction_type="v_prediction"))
+    assert v.diffusion.prediction_type == "v_prediction"
+
+
+def test_spatial_weights_load_strictly_and_the_video_model_starts_as_the_image_model(pipe, sd):
+    spatial, image = pipe.keyframes.unet.spatial_state_dict(), sd.unet.state_dict()
+    assert spatial.keys() == image.keys() and all(torch.equal(spatial[k], image[k]) for k in image)
+    trainable = {id(p) for p in pipe.keyframes.unet.parameters() if p.requires_grad}
+    assert trainable and trainable == {id(p) for p in pipe.keyframes.unet.temporal_parameters()}
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(2, 4, 4, 8, 8, generator=g), torch.tensor([3, 900])
+    text = pipe.text_encoder([CAPTION, "a cat"])
+    with torch.no_grad():
+        video, ref = pipe.keyframes(x, t, text), per_frame(sd.unet, x, t, text)
+        assert (video - ref).abs().max() < 1e-5
+        _perturb(pipe)
+        assert (pipe.keyframes(x, t, text) - ref).abs().max() > 1e-3       # the check can fail
+
+
+def test_sampling_with_identity_layers_gives_stable_diffusion_in_every_frame(pipe, sd):
+    steps, frames, kf = 4, 3, pipe.keyframes
+    noise = torch.randn(1, 4, 1, 8, 8, generator=torch.Generator().manual_seed(5))
+    flags = torch.zeros(1, frames, dtype=torch.bool)
+    clip = pipe.text_encoder
+    model_fn = guided(kf, 3.0, dict(captions=clip([CAPTION]), image_only_indicator=flags),
+                      dict(captions=clip([""]), image_only_indicator=flags))
+    with torch.no_grad():
+        ours = ddim_sample(model_fn, (1, 4, frames, 8, 8), kf.schedule, x_T=noise.expand(-1, -1, frames, -1, -1),
+                           **sampling_settings(kf, steps))
+    scheduler = sd.scheduler
+    try:
+        sd.scheduler = kf.diffusion.to_scheduler()
+        theirs = sd(CAPTION, num_inference_steps=steps, guidance_scale=3.0, latents=noise[:, :, 0], height=16,
+                    width=16, output_type="latent").images
+    finally:
+        sd.scheduler = scheduler
+    assert (ours - theirs[:, :, None]).abs().max() < 1e-4
+    assert (ours[:, :, 0] - noise[:, :, 0]).abs().max() > 0.1
+
+
+def test_sampling_end_to_end_in_every_output_type(pipe, tmp_path):
+    pt = pipe(CAPTION, height=24, width=32, **SMALL)
+    assert pt.frames.shape == (1, 3, 9, 24, 32) and pt.frames.isfinite().all()
+    assert set(pt.timings) == {"keyframes", "interpolation", "decoder", "output"} and pt.fps == 7.5
+    assert pt.frames.abs().max() <= 1
+    npy = pipe(CAPTION, height=24, width=32, output_type="np", **SMALL).frames
+    assert npy.shape == (1, 9, 24, 32, 3) and npy.dtype.name == "uint8"
+    out = pipe(CAPTION, output_type="mp4", out=tmp_path / "v.mp4", **SMALL)
+    assert out.frames is None and read_video(tmp_path / "v.mp4")[0].shape == (3, 9, 16, 16)
+    # no interpolation model: between keyframes the latents are blended
+    z = pipe.keyframe_latents([CAPTION], frames=3, steps=2, generator=0)
+    blended = pipe.interpolated(z, [CAPTION], 1)
+    assert torch.allclose(blended[:, :, 2], (z[:, :, 0] + z[:, :, 1]) / 2, atol=1e-6)
+
+
+def test_save_and_load_round_trip(pipe, tmp_path):
+    _perturb(pipe, seed=3)
+    before = pipe("a cat", **SMALL).frames
+    folder = pipe.save_pretrained(tmp_path / "saved")
+    assert {p.name for p in folder.iterdir()} == {"backbone", "keyframes", "temporal_decoder", "model_index.json"}
+    assert StableDiffusionPipeline.from_pretrained(folder / "backbone", low_cpu_mem_usage=False).unet is not None
+    again = TextToVideoPipeline.from_pretrained(folder)
+    assert torch.equal(again("a cat", **SMALL).frames, before)
+    pipe.save_pretrained(folder)                                             # over its own earlier save
+    assert torch.equal(TextToVideoPipeline.from_pretrained(folder)("a cat", **SMALL).frames, before)
+
+
+def test_temporal_layers_from_a_folder(pipe, sd_path, tmp_path):
+    _perturb(pipe, seed=4)
+    save_temporal(pipe.keyframes.unet, tmp_path / "layers")
+    loaded = TextToVideoPipeline.from_stable_diffusion(sd_path, tmp_path / "layers")
+    x = torch.randn(1, 4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    text = pipe.text_encoder([CAPTION])
+    with torch.no_grad():
+        assert torch.equal(loaded.keyframes(x, torch.tensor([100]), text), pipe.keyframes(x, torch.tensor([100]), text))
+
+
+def test_an_interrupted_save_leaves_no_folder(pipe, tmp_path, interrupt_on_call):
+    interrupt_on_call(t2v, "save_temporal", 1)
+    with pytest.raises(KeyboardInterrupt):
+        pipe.save_pretrained(tmp_path / "saved")
+    assert not (tmp_path / "saved").exists() and not list(tmp_path.iterdir())
+
+
+def test_a_folder_that_is_not_a_stable_diffusion_pipeline(sd_path, tmp_path):
+    with pytest.raises(FileNotFoundError, match="path"):
+        load_stable_diffusion(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no model_index.json"):
+        load_stable_diffusion(tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model_index.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a pipeline index"):
+        load_stable_diffusion(bad)
+    (bad / "model_index.json").write_text(json.dumps({"_class_name": "StableVideoDiffusionPipeline"}))
+    with pytest.raises(ValueError, match="holds a StableVideoDiffusionPipeline"):
+        load_stable_diffusion(bad)
+    partial = shutil.copytree(sd_path, tmp_path / "partial")
+    shutil.rmtree(partial / "text_encoder")
+    with pytest.raises(FileNotFoundError, match="lacks text_encoder"):
+        TextToVideoPipeline.from_stable_diffusion(partial)
+    broken = shutil.copytree(sd_path, tmp_path / "broken")
+    (broken / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match="does not load"):
+        load_stable_diffusion(broken)
+    with pytest.raises(FileNotFoundError, match="lacks backbone"):
+        TextToVideoPipeline.from_pretrained(sd_path)
+
+
+def test_parts_that_do_not_belong_together(sd, sd_path, tmp_path):
+    big = tiny_clip_tokenizer(tmp_path / "tok")
+    big.add_tokens(["<new-word>"])
+    with pytest.raises(ValueError, match="tokenizer: its vocabulary has 515 tokens"):
+        CLIPTextEncoder(big, sd.text_encoder)
+    with pytest.raises(ValueError, match="tokenizer: pads captions to 32"):
+        CLIPTextEncoder(tiny_clip_tokenizer(tmp_path / "tok"), CLIPTextModel(CLIPTextConfig(
+            vocab_size=514, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+            max_position_embeddings=16)))
+    with pytest.raises(TypeError, match="text_model"):
+        CLIPTextEncoder(sd.tokenizer, sd.unet)
+    narrow = shutil.copytree(sd_path, tmp_path / "narrow")
+    cfg = json.loads((narrow / "text_encoder" / "config.json").read_text())
+    CLIPTextModel(CLIPTextConfig(**{**cfg, "hidden_size": 16})).save_pretrained(narrow / "text_encoder")
+    with pytest.raises(ValueError, match="attends to 32-wide text, its text encoder gives 16"):
+        load_stable_diffusion(narrow)
+    linear = shutil.copytree(sd_path, tmp_path / "linear")
+    sched = json.loads((linear / "scheduler" / "scheduler_config.json").read_text())
+    (linear / "scheduler" / "scheduler_config.json").write_text(json.dumps({**sched, "beta_schedule": "linear"}))
+    with pytest.raises(ValueError, match="not Stable Diffusion's"):
+        load_stable_diffusion(linear)
+    save_temporal(build_video_unet("demo"), tmp_path / "demo_layers")
+    with pytest.raises(ValueError, match="do not fit this UNet"):
+        TextToVideoPipeline.from_stable_diffusion(sd_path, tmp_path / "demo_layers")
+    with pytest.raises(ValueError, match="temporal_config"):
+        TextToVideoPipeline.from_stable_diffusion(sd_path, tmp_path / "demo_layers", temporal_attention=False)
+
+
+def test_what_a_stable_diffusion_pipeline_cannot_do_is_refused(pipe):
+    with pytest.raises(ValueError, match="upsample: this pipeline has no upsampler"):
+        pipe(CAPTION, upsample=True, **SMALL)
+    with pytest.raises(ValueError, match="no prediction model"):
+        pipe.extend(torch.zeros(3, 2, 16, 16), 4)
+    with pytest.raises(ValueError, match="no upsampler"):
+        pipe.upsample(torch.zeros(3, 2, 16, 16))
+    for kwargs, match in [(dict(height=21), "height: expected a multiple"), (dict(width=1), "width"),
+                          (dict(height="16"), "height")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            pipe(CAPTION, **kwargs, **SMALL)
+    with pytest.raises(TypeError, match="text_encoder"):
+        TextToVideoPipeline(pipe.autoencoder, pipe.temporal_decoder, object(), pipe.keyframes)
