@@ -203,10 +203,22 @@ def test_settings_and_package_versions_agree():
 def test_train_command_knows_every_shipped_model(capsys):
     from videoldm_ref.cli import TRAINERS
     assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes", "temporal-decoder", "prediction", "interpolation",
-                             "upsampler", "video-features"}
+                             "upsampler", "video-features", "dreambooth"}
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_train_dreambooth_writes_outside_the_shipped_checkpoints(tmp_path, monkeypatch, capsys):
+    "The fine-tuned backbone is not shipped: by default it goes to build/dreambooth, and it runs on the CPU only."
+    import videoldm_ref.cli as cli
+    import videoldm_ref.text2video as t2v
+    calls = []
+    monkeypatch.setattr(t2v, "dreambooth", lambda out, **k: calls.append((out, k)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "dreambooth"]) == 0
+    assert calls[0][0] == Path("build") / "dreambooth" and calls[0][1]["ckpt_dir"] == Path("build/ckpt/dreambooth")
+    assert main(["train", "dreambooth", "--device", "cuda"]) == 2 and len(calls) == 1
 
 
 def test_two_stage_training_runs_the_stages_in_order_and_stops_where_minutes_cut_one_short(tmp_path):

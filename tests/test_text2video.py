@@ -221,3 +221,68 @@ def test_what_a_stable_diffusion_pipeline_cannot_do_is_refused(pipe):
             pipe(CAPTION, **kwargs, **SMALL)
     with pytest.raises(TypeError, match="text_encoder"):
         TextToVideoPipeline(pipe.autoencoder, pipe.temporal_decoder, object(), pipe.keyframes)
+
+
+# Personalisation at demo scale: the concept, its yardstick, the new word and the fine-tune
+
+def test_concept_images_are_seeded_pluses_and_the_yardstick_tells_them_from_the_known_shapes():
+    from videoldm_ref.data import MovingShapes
+    a, b = t2v.concept_images(6, seed=4), t2v.concept_images(6, seed=4)
+    assert a.shape == (6, 3, 64, 64) and torch.equal(a, b) and not torch.equal(a, t2v.concept_images(6, seed=5))
+    assert all(t2v.is_concept(x, "red") for x in a)
+    assert all(t2v.is_concept(x, "blue") for x in t2v.concept_images(3, color="blue"))
+    shapes = MovingShapes(30, frames=1, seed=9)
+    assert not any(t2v.is_concept(shapes[i]["video"][:, 0], shapes[i]["color"]) for i in range(30))
+    assert t2v.concept_cells(torch.full((3, 64, 64), -0.8), "red") is None              # no object: no verdict
+    for kwargs, match in [(dict(n=0), "n"), (dict(color="purple"), "color"), (dict(size=4), "size")]:
+        with pytest.raises(ValueError, match=match):
+            t2v.concept_images(**kwargs)
+
+
+def test_add_word_keeps_every_caption_and_refuses_bad_words():
+    from videoldm_ref.image_ldm import load_image_ldm
+    enc = load_image_ldm().text_encoder
+    new = t2v.add_word(enc, "zorp", like="circle")
+    assert new.config.vocab[-1] == "zorp" and len(new.config.vocab) == len(enc.config.vocab) + 1
+    with torch.no_grad():
+        assert torch.equal(new(["a red circle moving right", ""]), enc(["a red circle moving right", ""]))
+        assert torch.equal(new(["a red zorp moving right"]), enc(["a red circle moving right"]))
+    for word, like, match in [("Zorp", "<unk>", "word"), ("circle", "<unk>", "word"), ("two words", "<unk>", "word"),
+                              ("blip", "nope", "like")]:
+        with pytest.raises(ValueError, match=match):
+            t2v.add_word(enc, word, like=like)
+
+
+def test_dreambooth_trains_the_new_word_and_the_unet_only_saves_and_resumes(tmp_path):
+    from videoldm_ref.image_ldm import ImageLDM, load_image_ldm
+    from videoldm_ref.train import TrainConfig
+    tiny = lambda lr: TrainConfig(steps=2, batch_size=4, lr=lr, warmup=0, ema_decay=None, ckpt_every=1)
+    small = dict(inversion=tiny(1e-2), config=tiny(1e-4), n_prior=4, progress=False)
+    base = load_image_ldm()
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    tuned = t2v.dreambooth(tmp_path / "db", image_ldm=base, ckpt_dir=tmp_path / "ckpt", **small)
+    assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())          # the original untouched
+    emb, old = tuned.text_encoder.embed.weight, base.text_encoder.embed.weight
+    assert torch.equal(emb[:-1], old) and not torch.equal(emb[-1], old[base.text_encoder.index["<unk>"]])
+    assert all(torch.equal(a, b) for (k, a), (_, b) in zip(tuned.text_encoder.named_parameters(),
+                                                           base.text_encoder.named_parameters()) if k != "embed.weight")
+    assert any(not torch.equal(a, b) for a, b in zip(tuned.unet.parameters(), base.unet.parameters()))
+    loaded = ImageLDM.from_pretrained(tmp_path / "db")
+    assert loaded.text_encoder.config.vocab[-1] == "zorp"
+    assert all(torch.equal(a, b) for a, b in zip(loaded.unet.parameters(), tuned.unet.parameters()))
+    again = t2v.dreambooth(tmp_path / "db2", image_ldm=base, ckpt_dir=tmp_path / "ckpt", **small)   # resumed: done
+    assert all(torch.equal(a, b) for a, b in zip(again.unet.parameters(), tuned.unet.parameters()))
+    with pytest.raises(ValueError, match="images"):
+        t2v.dreambooth(tmp_path / "db3", torch.zeros(2, 1, 64, 64), image_ldm=base, **small)
+
+
+def test_personalisation_scores_on_clips_and_bad_captions():
+    from videoldm_ref.data import MovingShapes
+    clips = [MovingShapes(4, frames=8, seed=2)[i] for i in range(4)]
+    truth = torch.stack([c["video"] for c in clips])
+    scores = t2v.personalisation_scores(truth, [c["caption"] for c in clips])
+    assert scores["concept"] == 0 and scores["motion"] == 1
+    still = truth[:, :, :1].expand(-1, -1, 8, -1, -1)
+    assert t2v.personalisation_scores(still, [c["caption"] for c in clips])["direction"] == 0
+    with pytest.raises(ValueError, match="captions"):
+        t2v.personalisation_scores(truth, ["a red zorp moving up"])

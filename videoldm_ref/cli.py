@@ -23,8 +23,8 @@ from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_d
 from .media import VideoWriter, read_video, tile_videos
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'TRAINERS', 'EXAMPLES', 'render_samples', 'sample', 'demo', 'motion_report',
-           'extend_file', 'interpolate_file', 'upsample_file', 'main']
+__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'render_samples', 'sample', 'demo',
+           'motion_report', 'extend_file', 'interpolate_file', 'upsample_file', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -243,6 +243,20 @@ def _train_prediction(out, ckpt_dir, device="cpu", minutes=None):
     from videoldm_ref.context import CONTEXT_TRAINING, train_context
     return _train_for(train_context, CONTEXT_TRAINING.steps, out, ckpt_dir, device, minutes)
 
+# %% ../nbs/90_cli.ipynb #91a964fa
+def _train_video_features(out, ckpt_dir, device="cpu", minutes=None):
+    "The small video network whose features give `frechet_video_distance(features='trained')`."
+    from videoldm_ref.video_metrics import VIDEO_FEATURES_TRAINING, train_video_features
+    return _train_for(train_video_features, VIDEO_FEATURES_TRAINING.steps, out, ckpt_dir, device, minutes)
+
+
+def _train_dreambooth(out, ckpt_dir, device="cpu", minutes=None):
+    "The demo image LDM fine-tuned on the concept of `16_text_to_video` (not shipped: about 5 minutes on one core)."
+    from videoldm_ref.text2video import dreambooth
+    _cpu_only("dreambooth", device, minutes)
+    return dreambooth(out, ckpt_dir=ckpt_dir)
+
+
 # %% ../nbs/90_cli.ipynb #28fd954e
 def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None, after: dict | None = None):
     """`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`;
@@ -278,16 +292,11 @@ def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
     return _train_stages(train_upsampler, stages, out, ckpt_dir, device, minutes)
 
 
-def _train_video_features(out, ckpt_dir, device="cpu", minutes=None):
-    "The small video network whose features give `frechet_video_distance(features='trained')`."
-    from videoldm_ref.video_metrics import VIDEO_FEATURES_TRAINING, train_video_features
-    return _train_for(train_video_features, VIDEO_FEATURES_TRAINING.steps, out, ckpt_dir, device, minutes)
-
-
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
             "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
             "interpolation": _train_interpolation, "upsampler": _train_upsampler,
-            "video-features": _train_video_features}
+            "video-features": _train_video_features, "dreambooth": _train_dreambooth}
+NOT_SHIPPED = {"dreambooth": Path("build") / "dreambooth"}               # where `train` writes what is not shipped
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 EXAMPLES = {
@@ -352,7 +361,8 @@ def _parser() -> argparse.ArgumentParser:
         "least on real videos, 0.8 is what the upsampler was trained with")
     t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
     t.add_argument("model", choices=sorted(TRAINERS), help="which model")
-    t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL)")
+    t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL; dreambooth, not shipped: "
+                   "build/dreambooth)")
     t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
     t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation, upsampler: on this device, "
                                                    "e.g. cuda (bf16 autocast; default: %(default)s)")
@@ -385,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             print(run(args.src, *more, args.out, caption=args.caption, seed=args.seed, steps=args.steps,
                       max_frames=args.max_frames, **extra))
         elif args.command == "train":
-            out = Path(args.out or data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
+            out = Path(args.out or NOT_SHIPPED.get(args.model) or
+                       data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
             ckpt = Path(args.ckpt_dir or Path("build") / "ckpt" / args.model.replace("-", "_"))
             TRAINERS[args.model](out, ckpt_dir=ckpt, device=_device(args.device), minutes=args.minutes)
             print(out)
