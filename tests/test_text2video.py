@@ -286,3 +286,31 @@ def test_personalisation_scores_on_clips_and_bad_captions():
     assert t2v.personalisation_scores(still, [c["caption"] for c in clips])["direction"] == 0
     with pytest.raises(ValueError, match="captions"):
         t2v.personalisation_scores(truth, ["a red zorp moving up"])
+
+
+def test_temporal_decoder_for_any_autoencoder(sd_path, tmp_path):
+    from videoldm_ref.autoencoder import decode_video
+    from videoldm_ref.data import data_samples_dir
+    from videoldm_ref.temporal_decoder import decode_video_temporal
+    vae = load_stable_diffusion(sd_path).vae
+    new = t2v.temporal_decoder_for(vae)
+    z = torch.randn(2, 4, 5, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (decode_video_temporal(new, z) - decode_video(vae, z)).abs().max() < 1e-5
+        with torch.no_grad():
+            for p in new.new_parameters():
+                p.add_(0.01)
+        new.save_pretrained(tmp_path / "dec")
+        back = t2v.temporal_decoder_for(vae, tmp_path / "dec")
+        assert torch.equal(decode_video_temporal(back, z), decode_video_temporal(new, z))
+        pipe = TextToVideoPipeline.from_stable_diffusion(sd_path, temporal_decoder=tmp_path / "dec")
+        assert torch.equal(decode_video_temporal(pipe.temporal_decoder, z), decode_video_temporal(new, z))
+    demo_decoder = data_samples_dir() / "checkpoints" / "temporal_decoder"
+    with pytest.raises(ValueError, match="made for another autoencoder"):
+        t2v.temporal_decoder_for(vae, demo_decoder)
+    with pytest.raises(ValueError, match="made for another autoencoder"):
+        TextToVideoPipeline.from_stable_diffusion(sd_path, temporal_decoder=demo_decoder)
+    with pytest.raises(FileNotFoundError, match="path"):
+        t2v.temporal_decoder_for(vae, tmp_path / "missing")
+    with pytest.raises(TypeError, match="vae"):
+        t2v.temporal_decoder_for(object())
