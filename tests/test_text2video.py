@@ -314,3 +314,21 @@ def test_temporal_decoder_for_any_autoencoder(sd_path, tmp_path):
         t2v.temporal_decoder_for(vae, tmp_path / "missing")
     with pytest.raises(TypeError, match="vae"):
         t2v.temporal_decoder_for(object())
+
+
+def test_the_builders_check_their_arguments(tmp_path):
+    from videoldm_ref.image_ldm import load_image_ldm
+    for call, kind, match in [
+            (lambda: tiny_clip_tokenizer(tmp_path, max_length=2), ValueError, "max_length"),
+            (lambda: tiny_stable_diffusion(tmp_path / "a", prediction_type="x0"), ValueError, "prediction_type"),
+            (lambda: tiny_stable_diffusion(tmp_path / "b", seed=-1), ValueError, "seed"),
+            (lambda: t2v.random_text_to_video("sd3"), ValueError, "size"),
+            (lambda: t2v.random_text_to_video("tiny", seed=-1), ValueError, "seed"),
+            (lambda: t2v.prior_latents(object()), TypeError, "image_ldm"),
+            (lambda: t2v.prior_latents(load_image_ldm(), 2, color="purple"), ValueError, "color"),
+            (lambda: t2v.prior_latents(load_image_ldm(), 0), ValueError, "n"),
+            (lambda: t2v.prior_latents(load_image_ldm(), 2, num_steps=0), ValueError, "num_steps")]:
+        with pytest.raises(kind, match=match):
+            call()
+    z, captions = t2v.prior_latents(load_image_ldm(), 4, num_steps=2)
+    assert z.shape == (4, 4, 16, 16) and len(captions) == 4 and all(c.split()[1] == "red" for c in captions[1::2])
