@@ -127,3 +127,24 @@ def test_shipped_keyframe_model_follows_its_caption():
     assert temporal_consistency(after) < 0.5 * temporal_consistency(before)
     turned = sample_video(ldm, vae, [left], generator=0)
     assert motion_check(turned[0], left).passed and not motion_check(turned[0], right).direction
+
+
+def test_start_from_saved_layers_switches_only_the_frame_positions(tiny, tmp_path):
+    import copy
+    from videoldm_ref.keyframes import _start_from
+    image, video = tiny[0], copy.deepcopy(tiny[1])                     # the shared fixture stays at init
+    with torch.no_grad():
+        for p in video.unet.temporal_parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    video.save_temporal(tmp_path / "abs")
+    relative = VideoLDM.from_image_ldm(image, frame_position="relative")
+    _start_from(relative, tmp_path / "abs")
+    mine, saved = relative.unet.state_dict(), video.unet.state_dict()
+    from videoldm_ref.video_unet import _is_temporal
+    shared = [k for k in saved if _is_temporal(k) and ".pos_embed." not in k]
+    assert shared and all(torch.equal(mine[k], saved[k]) for k in shared)
+    assert all(v.abs().max() == 0 for k, v in mine.items() if ".rel_bias.mlp.2." in k)   # a fresh bias: none
+    with pytest.raises(ValueError, match="init"):
+        _start_from(VideoLDM.from_image_ldm(image, conv_spatial_kernel=3), tmp_path / "abs")
+    with pytest.raises(FileNotFoundError, match="init"):
+        _start_from(relative, tmp_path)

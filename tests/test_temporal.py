@@ -136,7 +136,8 @@ def test_attention_matches_diffusers_and_chunking_changes_nothing(context):
 def test_window_mask_is_banded():
     m = window_mask(5, 1)
     assert m.tolist() == [[abs(i - j) <= 1 for j in range(5)] for i in range(5)]
-    assert window_mask(5, None) is None
+    assert window_mask(5, None) is None and window_mask(5, 4) is None and window_mask(5, 9) is None   # nothing masked
+    assert window_mask(5, 3).sum() == 23
     with pytest.raises(ValueError, match="window"):
         window_mask(5, 0)
 
@@ -195,3 +196,73 @@ def test_frame_norm_makes_the_conv_block_exactly_local():
     clip_norm = TemporalConvBlock(8, groups=4)
     clip_norm.load_state_dict(block.state_dict())
     assert (clip_norm(x2, 9) - clip_norm(x, 9)).flatten(1).abs().amax(1)[3:].max() > 0   # clip statistics: global
+
+
+# ---- where the frames are: absolute, relative, rotary, none
+from videoldm_ref.temporal import POSITIONS, RelativePositionBias, rotary_angles, rotate
+
+
+def test_rotary_is_complex_rotation_and_keeps_norms():
+    x = torch.randn(3, 2, 7, 16, dtype=torch.float64)
+    cos, sin = rotary_angles(7, 16, base=100.0)
+    turned = rotate(x, cos.double(), sin.double())
+    ref = torch.view_as_complex(torch.stack(x.chunk(2, -1), -1).contiguous()) * torch.exp(
+        1j * torch.arange(7.0, dtype=torch.float64)[:, None] * 100.0 ** (-torch.arange(0, 16, 2) / 16))
+    assert torch.allclose(torch.cat([ref.real, ref.imag], -1), turned, atol=1e-12)
+    assert torch.allclose(turned.norm(dim=-1), x.norm(dim=-1))
+
+
+def test_rotary_logits_depend_on_distance_only():
+    q, k = torch.randn(4, 12, 8, dtype=torch.float64), torch.randn(4, 12, 8, dtype=torch.float64)
+    cos, sin = (a.double() for a in rotary_angles(12, 8))
+    logits = lambda qs, ks: (rotate(q[:, :1], cos[qs:qs + 1], sin[qs:qs + 1])
+                             @ rotate(k[:, :1], cos[ks:ks + 1], sin[ks:ks + 1]).transpose(1, 2))
+    for i, j in [(0, 3), (2, 9), (7, 1)]:                              # the same pair of vectors at i, j and shifted
+        for s in (1, 2):
+            assert torch.allclose(logits(i, j), logits(i + s, j + s), atol=1e-10)
+    assert not torch.allclose(logits(0, 3), logits(0, 4), atol=1e-3)   # but the distance matters
+
+
+def test_relative_bias_is_toeplitz_zero_at_start_and_a_function_of_distance():
+    bias = RelativePositionBias(heads=3, hidden=8)
+    assert bias(5).shape == (3, 5, 5) and bias(5).abs().max() == 0
+    torch.nn.init.normal_(bias.mlp[-1].weight)
+    b = bias(9)
+    for d in range(-8, 9):
+        diag = torch.diagonal(b, offset=d, dim1=1, dim2=2)             # key - query = d
+        assert torch.allclose(diag, diag[:, :1].expand_as(diag))
+    x = torch.tensor([[3.0]]).sign() * torch.tensor([[3.0]]).abs().log1p()
+    assert torch.allclose(b[:, 0, 3], bias.mlp(x)[0])
+    assert bias.to(torch.bfloat16)(4).dtype == torch.bfloat16            # a model cast to bf16 without autocast
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_each_position_starts_as_identity_and_relative_ones_run_convolutionally(position):
+    torch.manual_seed(0)
+    block = TemporalAttentionBlock(16, context_dim=6, head_dim=8, window=2, position=position)
+    x, ctx = torch.randn(20, 16, 2, 2), torch.randn(1, 3, 6)
+    assert torch.equal(block(x, 20, ctx), x)
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    out = block(x, 20, ctx)
+    for f in (4, 9, 17):                                               # frame f against the 5 frames around it
+        crop = block(x[f - 2:f + 3], 5, ctx)[2]
+        assert torch.allclose(out[f], crop, atol=1e-5) == (position != "absolute")
+    block.window = None                                                # without a window, order matters
+    out = block(x, 20, ctx)                                            # with any positions but none
+    swapped = block(x[[1, 0, *range(2, 20)]], 20, ctx)
+    if position == "none":
+        assert torch.allclose(swapped[0], out[1], atol=1e-5)
+    else:
+        assert not torch.allclose(swapped[0], out[1], atol=1e-3)
+
+
+def test_position_bad_inputs():
+    with pytest.raises(ValueError, match="position"):
+        TemporalAttentionBlock(16, position="learned")
+    with pytest.raises(ValueError, match="head_dim"):
+        TemporalAttentionBlock(12, head_dim=3, position="rotary")       # 4 heads of 3 channels
+    with pytest.raises(ValueError, match="dim"):
+        rotary_angles(4, 5)
+    with pytest.raises(ValueError, match="num_frames"):
+        RelativePositionBias(2)(0)

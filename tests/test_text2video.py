@@ -332,3 +332,22 @@ def test_the_builders_check_their_arguments(tmp_path):
             call()
     z, captions = t2v.prior_latents(load_image_ldm(), 4, num_steps=2)
     assert z.shape == (4, 4, 16, 16) and len(captions) == 4 and all(c.split()[1] == "red" for c in captions[1::2])
+
+
+def test_long_video_scores_pass_clips_and_fail_loops_turns_and_stills():
+    from videoldm_ref.data import MovingShapes
+    clips = MovingShapes(4, frames=24, seed=5)
+    data, caps = torch.stack([clips[i]["video"] for i in range(4)]), [clips[i]["caption"] for i in range(4)]
+    ok = t2v.long_video_scores(data, caps)
+    assert ok == dict(parts=1.0, whole=1.0, backwards=0.0)
+    loop = t2v.long_video_scores(data[:, :, :8].repeat(1, 1, 3, 1, 1), caps)
+    assert loop["parts"] == 1.0 and loop["whole"] == 0.0 and loop["backwards"] == pytest.approx(2 / 23)
+    turned = t2v.long_video_scores(torch.cat([data[:, :, :16], data[:, :, 8:16].flip(2)], 2), caps)
+    assert turned["parts"] == pytest.approx(2 / 3) and turned["whole"] == 0.0
+    assert t2v.long_video_scores(data[:, :, :1].expand_as(data), caps)["parts"] == 0.0
+    flipped = [c.replace("right", "LEFT").replace("left", "right").replace("LEFT", "left") for c in caps]
+    assert t2v.long_video_scores(data, flipped)["whole"] < 1.0                 # the caption's direction counts
+    with pytest.raises(ValueError, match="captions"):
+        t2v.long_video_scores(data, caps[:2])
+    with pytest.raises(ValueError, match="part"):
+        t2v.long_video_scores(data, caps, part=2)

@@ -204,3 +204,62 @@ def test_a_video_unet_of_a_loaded_image_unet_saves(tmp_path):
     loaded = UNet2DConditionModel.from_pretrained(tmp_path / "image", low_cpu_mem_usage=False)
     VideoUNet.from_unet2d(loaded).save_pretrained(tmp_path / "video")   # the config names the folder it came from
     assert VideoUNet.from_pretrained(tmp_path / "video", low_cpu_mem_usage=False).config.unet_config
+
+
+from videoldm_ref.video_unet import temporal_window
+
+
+@pytest.mark.parametrize("position", ["relative", "rotary", "none"])
+def test_frame_positions_start_as_the_image_unet_and_round_trip(position, tmp_path):
+    image, video = make("conv_proj", frame_position=position)
+    x, t, ctx = inputs("conv_proj")
+    with torch.no_grad():
+        assert torch.allclose(video(x, t, ctx), per_frame(image, x, t, ctx), atol=1e-5)
+        perturb(video)
+        save_temporal(video, tmp_path / "tl")
+        again = from_temporal(tmp_path / "tl", image)
+        assert again.config.frame_position == position and torch.equal(again(x, t, ctx), video(x, t, ctx))
+
+
+def test_layers_saved_before_frame_positions_load_as_absolute(tmp_path):
+    import json
+    import shutil
+    from videoldm_ref.data import data_samples_dir
+    from videoldm_ref.image_ldm import load_image_ldm
+    shipped = data_samples_dir() / "checkpoints" / "keyframes"          # saved before frame_position existed
+    assert "frame_position" not in json.loads((shipped / "temporal_config.json").read_text())
+    unet = load_image_ldm().unet
+    video = from_temporal(shipped, unet)
+    assert video.config.frame_position == "absolute"
+    assert any(".temporal.pos_embed." in k for k in video.state_dict())
+    shutil.copytree(shipped, tmp_path / "kf")
+    cfg = json.loads((tmp_path / "kf" / "temporal_config.json").read_text())
+    (tmp_path / "kf" / "temporal_config.json").write_text(json.dumps(dict(cfg, frame_position="relative")))
+    with pytest.raises(ValueError, match="do not fit"):                 # absolute weights under relative settings
+        from_temporal(tmp_path / "kf", unet)
+
+
+def test_attention_window_limits_reach_and_is_lifted():
+    image, video = make("conv_proj", frame_position="relative")
+    perturb(video, 0.1)
+    x, t, ctx = inputs("conv_proj", b=1, t=9)
+    x2 = x.clone()
+    x2[:, :, 0] += 1                                                   # change frame 0
+    with torch.no_grad():
+        full = video(x2, t, ctx) - video(x, t, ctx)
+        with temporal_window(video, 1, num_frames=9):
+            near = video(x2, t, ctx) - video(x, t, ctx)
+        assert torch.equal(video(x2, t, ctx) - video(x, t, ctx), full)
+    reach = lambda d: d.abs().amax(dim=(0, 1, 3, 4))                   # per frame
+    assert reach(full)[8] > 0                                          # all frames attend to all
+    assert reach(near)[8] < reach(full)[8] and reach(near)[1] > 0
+    with pytest.raises(ValueError, match="window"):
+        with temporal_window(video, 9, num_frames=9):
+            pass
+    with pytest.raises(ValueError, match="unet"):
+        with temporal_window(image, 2):
+            pass
+    with pytest.raises(KeyError):                                      # an error inside the block lifts it too
+        with temporal_window(video, 2):
+            raise KeyError
+    assert {b.window for b in video.modules() if hasattr(b, "rel_bias")} == {None}

@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 from diffusers import AutoencoderKL
+from safetensors.torch import load_file
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
@@ -23,7 +25,8 @@ from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided
 from .image_ldm import ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
 from .metrics import MOTION_CHECKS, frame_features, frechet_distance, motion_pass_rate, temporal_consistency
 from .train import TrainConfig, fit
-from .video_unet import VideoUNet, from_temporal, save_temporal
+from .video_unet import (TEMPORAL_WEIGHTS, VideoUNet, _is_temporal, from_temporal, temporal_window,
+                                     save_temporal)
 
 
 # %% auto #0
@@ -75,8 +78,9 @@ class VideoLDM(nn.Module):
 @torch.no_grad()
 def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, frames: int = 8,
                  guidance_scale: float = 3.0, num_steps: int = 50, generator: torch.Generator | int | None = None,
-                 latent_size: int | None = None, image_only: bool = False) -> torch.Tensor:
-    "Draw one video per caption: `(B, 3, frames, H, W)` in [-1, 1]."
+                 latent_size: int | None = None, image_only: bool = False, window: int | None = None) -> torch.Tensor:
+    """Draw one video per caption: `(B, 3, frames, H, W)` in [-1, 1]. `window`: for this draw, temporal attention
+    only between frames at most that far apart (`temporal_window`; None: as the model was built)."""
     if isinstance(captions, str) or not len(captions):
         raise TypeError("captions: expected a non-empty list of strings")
     check_type(ldm, "ldm", VideoLDM), check_type(vae, "vae", AutoencoderKL)
@@ -90,8 +94,9 @@ def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, 
     cond, uncond = ldm.text_encoder(list(captions)), ldm.text_encoder([""] * b)
     model_fn = guided(ldm, guidance_scale, dict(captions=cond, image_only_indicator=flags),
                       dict(captions=uncond, image_only_indicator=flags))
-    z = ddim_sample(model_fn, (b, cfg.in_channels, frames, size, size), ldm.schedule,
-                    generator=make_generator(generator), device=device, **sampling_settings(ldm, num_steps))
+    with nullcontext() if window is None else temporal_window(ldm.unet, window, frames):
+        z = ddim_sample(model_fn, (b, cfg.in_channels, frames, size, size), ldm.schedule,
+                        generator=make_generator(generator), device=device, **sampling_settings(ldm, num_steps))
     return decode_video(vae, z)
 
 
@@ -173,28 +178,50 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
                     temporal_config: dict | None = None, n_clips: int = 4000, high_noise: float = 0.5,
                     high_t: int = 700, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
                     save_dtype: torch.dtype | None = torch.float16, on_step=None,
-                    device: str | torch.device = "cpu", time_limit: float | None = None):
+                    device: str | torch.device = "cpu", time_limit: float | None = None,
+                    init: str | os.PathLike | None = None):
     """Video fine-tuning: insert temporal layers into `image_ldm` (default: the shipped demo one), train only them on
     `keyframe_clips` with `video_ldm_loss(high_noise=high_noise, high_t=high_t)`, save them to `out_dir` (as
     `save_dtype`: fp16 halves the shipped file). The defaults (`KEYFRAME_TEMPORAL`, `KEYFRAME_TRAINING`) make the
-    shipped model. `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and the `TrainResult`.
+    shipped model. `on_step(step, loss)` goes to `fit`. Returns the `VideoLDM` and the `TrainResult`. `init`: start
+    from the temporal layers saved there instead of the identity (another `frame_position` may be asked for: only
+    the position layers then start afresh).
 
     On a CUDA `device` (the VAE moves there too) `fit` trains in bf16 autocast. `time_limit` (seconds) stops it
     early at a checkpoint: the layers saved are those of the step reached (under a constant learning rate, the same
     as a run of that many steps), and the same call goes on from there."""
     config = check_type(config, "config", (TrainConfig, type(None))) or KEYFRAME_TRAINING
     device = as_device(device)
+    init = None if init is None else check_path(init, "init", is_dir=True)
     temporal_config = KEYFRAME_TEMPORAL if temporal_config is None else check_type(temporal_config, "temporal_config", dict)
     seed_everything(config.seed)
     vae, image_ldm = vae or load_autoencoder(), image_ldm or load_image_ldm()
     data = LatentClips(vae.to(device), keyframe_clips("train", n_synthetic=n_clips, seed=config.seed))
     ldm = VideoLDM.from_image_ldm(image_ldm, **temporal_config)
+    if init is not None:
+        _start_from(ldm, init)
     result = fit(ldm, video_ldm_loss(high_noise=high_noise, high_t=high_t), data, config, ckpt_dir=ckpt_dir,
                  device=device, progress=progress, collate_fn=_collate, on_step=on_step, time_limit=time_limit)
     if result.ema is not None:
         result.ema.copy_to([p for p in ldm.parameters() if p.requires_grad])
     ldm.save_temporal(out_dir, dtype=save_dtype)
     return ldm.eval(), result
+
+# %% ../nbs/10_keyframes.ipynb #63be486b
+def _start_from(ldm: VideoLDM, path) -> None:
+    "Load the temporal layers saved at `path` into `ldm`; only the frame-position layers (08) may differ."
+    path = check_path(path, "init", is_dir=True)
+    if not (path / TEMPORAL_WEIGHTS).is_file():
+        raise FileNotFoundError(f"init: no {TEMPORAL_WEIGHTS} in {path}: not a folder written by save_temporal")
+    state, own = load_file(path / TEMPORAL_WEIGHTS), {k: v.shape for k, v in ldm.unet.state_dict().items() if _is_temporal(k)}
+    positional = lambda k: ".pos_embed." in k or ".rel_bias." in k
+    misfit = ({k for k in set(state) ^ set(own) if not positional(k)}
+              | {k for k in set(state) & set(own) if state[k].shape != own[k]})
+    if misfit:
+        raise ValueError(f"init: the temporal layers in {path} do not fit these settings ({len(misfit)} keys, "
+                         f"such as {sorted(misfit)[0]})")
+    ldm.unet.load_state_dict({k: v.float() for k, v in state.items() if k in own}, strict=False)
+
 
 # %% ../nbs/10_keyframes.ipynb #1a5d008a
 def load_keyframes(path: str | os.PathLike | None = None, image_ldm: ImageLDM | None = None) -> VideoLDM:

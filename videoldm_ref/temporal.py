@@ -14,10 +14,11 @@ from diffusers.models.embeddings import TimestepEmbedding, get_timestep_embeddin
 from einops import rearrange
 from torch import nn
 
-from .core import check_float, check_int, check_tensor
+from .core import check_choice, check_float, check_int, check_tensor
 
 # %% auto #0
-__all__ = ['AlphaBlender', 'check_frames', 'TemporalConvBlock', 'window_mask', 'TemporalAttention', 'TemporalAttentionBlock']
+__all__ = ['POSITIONS', 'AlphaBlender', 'check_frames', 'TemporalConvBlock', 'rotary_angles', 'rotate', 'RelativePositionBias',
+           'window_mask', 'TemporalAttention', 'TemporalAttentionBlock']
 
 # %% ../nbs/08_temporal_layers.ipynb #fd70dce6
 class AlphaBlender(nn.Module):
@@ -127,12 +128,50 @@ class TemporalConvBlock(nn.Module):
         h = self.conv2(self.dropout(F.silu(_clip_norm(self.norm2, h, self.frame_norm))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
 
+# %% ../nbs/08_temporal_layers.ipynb #41e139fb
+def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(cos, sin)`, each `(T, dim // 2)`: frame `t` turns channel pair `i` of a `dim`-channel head by `t * base^(-2i/dim)`."
+    num_frames, dim = check_int(num_frames, "num_frames", min=1), check_int(dim, "dim", min=2)
+    if dim % 2:
+        raise ValueError(f"dim: rotary positions turn pairs of channels, so a head needs an even size, got {dim}")
+    freq = check_float(base, "base", min=1, open_min=True) ** (-torch.arange(0, dim, 2, device=device) / dim)
+    angle = torch.arange(num_frames, device=device)[:, None] * freq
+    return angle.cos(), angle.sin()
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    "Turn `x (..., T, d)`: its first and second halves of channels are the real and imaginary parts of `d/2` pairs."
+    x1, x2 = x.float().chunk(2, -1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1).to(x.dtype)
+
+# %% ../nbs/08_temporal_layers.ipynb #1c32b27c
+class RelativePositionBias(nn.Module):
+    """A bias `(heads, T, T)` on attention logits from the signed distance `d = j - i` of frames `i` (query) and `j`
+    (key): a small MLP of `sign(d) log(1 + |d|)`, zero-initialised (starts as no bias)."""
+
+    def __init__(self, heads: int, hidden: int = 32):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(1, check_int(hidden, "hidden", min=1)), nn.SiLU(),
+                                 _zeroed(nn.Linear(hidden, check_int(heads, "heads", min=1))))
+
+    def forward(self, num_frames: int, device=None) -> torch.Tensor:
+        i = torch.arange(check_int(num_frames, "num_frames", min=1), device=device, dtype=torch.float32)
+        d = i[None] - i[:, None]                                      # (T, T): key minus query
+        d = (d.sign() * d.abs().log1p())[..., None].to(self.mlp[0].weight.dtype)
+        return rearrange(self.mlp(d), "i j h -> h i j")
+
+# %% ../nbs/08_temporal_layers.ipynb #5bcb7612
+POSITIONS = ("absolute", "relative", "rotary", "none")                 # the four ways, as `position` names them
+
 # %% ../nbs/08_temporal_layers.ipynb #a1f5b527
 def window_mask(num_frames: int, window: int | None, device=None) -> torch.Tensor | None:
-    "Boolean `(T, T)` mask, True where frames at most `window` apart may attend (None: no mask)."
+    """Boolean `(T, T)` mask, True where frames at most `window` apart may attend; None where nothing is masked
+    (no window, or one reaching every frame: SDPA then keeps its fastest kernels)."""
     if window is None:
         return None
     window = check_int(window, "window", min=1)
+    if window >= num_frames - 1:
+        return None
     i = torch.arange(num_frames, device=device)
     return (i[:, None] - i[None]).abs() <= window
 
@@ -154,32 +193,61 @@ class TemporalAttention(nn.Module):
         self.to_v = nn.Linear(context_dim or dim, dim, bias=False)
         self.to_out = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                rotary: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """`mask`: boolean `(L, S)` (True: may attend) or a float bias `(heads, L, S)` added to the logits;
+        `rotary`: `(cos, sin)` of `rotary_angles`, turning queries and keys by their position (self-attention)."""
         context = x if context is None else context
         split = lambda z: rearrange(z, "n l (h d) -> n h l d", h=self.heads)
         q, k, v = split(self.to_q(x)), split(self.to_k(context)), split(self.to_v(context))
+        if rotary is not None:
+            q, k = rotate(q, *rotary), rotate(k, *rotary)
+        if mask is not None and mask.is_floating_point():
+            mask = mask.to(q.dtype)
         out = torch.cat([F.scaled_dot_product_attention(q[i:i + self.max_rows], k[i:i + self.max_rows],
                                                         v[i:i + self.max_rows], attn_mask=mask)
                          for i in range(0, len(q), self.max_rows)])
         return self.to_out(rearrange(out, "n h l d -> n l (h d)"))
 
+# %% ../nbs/08_temporal_layers.ipynb #e68a0acb
+def _frame_order(block: nn.Module, h: torch.Tensor, t: int):
+    """For a `TemporalAttentionBlock` (`block`): `h (N, T, C)` with absolute positions added, and the mask (boolean,
+    or a bias) and the rotary angles its self-attention takes."""
+    mask, rotary = window_mask(t, block.window, h.device), None
+    if block.pos_embed is not None:
+        frames = get_timestep_embedding(torch.arange(t, device=h.device), h.shape[-1], flip_sin_to_cos=True,
+                                        downscale_freq_shift=0).to(h.dtype)
+        h = h + block.pos_embed(frames)
+    elif block.rel_bias is not None:
+        bias = block.rel_bias(t, h.device)
+        mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
+    elif block.position == "rotary":
+        rotary = rotary_angles(t, h.shape[-1] // block.attn.heads, device=h.device)
+    return h, mask, rotary
+
+
 # %% ../nbs/08_temporal_layers.ipynb #a172b35b
 class TemporalAttentionBlock(nn.Module):
     """Attention over frames at every pixel: `x (B*T, C, H, W), context (B, S, context_dim) -> (B*T, C, H, W)`.
-    Starts as the identity (zero-initialised output projection). With `spatial_position`, each pixel's place in the
+    Starts as the identity (zero-initialised output projection). `position`: how frames are placed (`POSITIONS`);
+    `window`: frames further apart than that do not attend. With `spatial_position`, each pixel's place in the
     frame (its coordinates from -1 to 1, through a small MLP) is added beside the frame's: not in the paper."""
 
     def __init__(self, channels: int, context_dim: int | None = None, *, head_dim: int = 64,
-                 window: int | None = None, max_rows: int = 65_536, spatial_position: bool = False):
+                 window: int | None = None, max_rows: int = 65_536, spatial_position: bool = False,
+                 position: str = "absolute"):
         super().__init__()
         c = check_int(channels, "channels", min=1)
         self.window = None if window is None else check_int(window, "window", min=1)
-        self.pos_embed = TimestepEmbedding(c, 4 * c, out_dim=c)             # sinusoid of the frame -> MLP
+        self.position = check_choice(position, "position", POSITIONS)
+        self.attn = TemporalAttention(c, head_dim=head_dim, max_rows=max_rows)
+        if position == "rotary" and (c // self.attn.heads) % 2:
+            raise ValueError(f"head_dim: rotary positions need an even head size, got {c // self.attn.heads}")
+        self.pos_embed = TimestepEmbedding(c, 4 * c, out_dim=c) if position == "absolute" else None
+        self.rel_bias = RelativePositionBias(self.attn.heads) if position == "relative" else None
         self.xy_embed = nn.Sequential(nn.Linear(2, c), nn.SiLU(), nn.Linear(c, c)) if spatial_position else None
         self.norms = nn.ModuleList(nn.LayerNorm(c) for _ in range(4 if context_dim else 3))
         self.ff_in = FeedForward(c, mult=4, activation_fn="geglu")
-        self.attn = TemporalAttention(c, head_dim=head_dim, max_rows=max_rows)
         self.cross = TemporalAttention(c, context_dim, head_dim=head_dim, max_rows=max_rows) if context_dim else None
         self.ff = FeedForward(c, mult=4, activation_fn="geglu")
         self.proj_out = _zeroed(nn.Linear(c, c))
@@ -187,17 +255,14 @@ class TemporalAttentionBlock(nn.Module):
     def forward(self, x: torch.Tensor, num_frames: int, context: torch.Tensor | None = None) -> torch.Tensor:
         b, t = check_frames(x, num_frames)
         hw = x.shape[2] * x.shape[3]
-        h = rearrange(x, "(b t) c h w -> (b h w) t c", t=t)
-        frames = get_timestep_embedding(torch.arange(t, device=x.device), h.shape[-1], flip_sin_to_cos=True,
-                                        downscale_freq_shift=0).to(h.dtype)
-        h = h + self.pos_embed(frames)
+        h, mask, rotary = _frame_order(self, rearrange(x, "(b t) c h w -> (b h w) t c", t=t), t)
         if self.xy_embed is not None:
             y, x_ = (torch.linspace(-1, 1, n, device=x.device, dtype=h.dtype) for n in x.shape[2:])
             yx = torch.stack(torch.meshgrid(y, x_, indexing="ij"), -1).view(hw, 1, 2)    # (h w) 1 2
             h = h + self.xy_embed(yx).repeat(b, 1, 1)
         norm = iter(self.norms)
         h = h + self.ff_in(next(norm)(h))
-        h = h + self.attn(next(norm)(h), mask=window_mask(t, self.window, x.device))
+        h = h + self.attn(next(norm)(h), mask=mask, rotary=rotary)
         if self.cross is not None:
             _check_condition(context, "context", (b, "S", self.cross.to_k.in_features), "one per video")
             per_video = rearrange(next(norm)(h), "(b hw) t c -> b (hw t) c", b=b)

@@ -41,7 +41,7 @@ __all__ = ['SD_PARTS', 'CLIP_SIZES', 'BACKBONE_SIZES', 'CONCEPT_WORD', 'INVERSIO
            'PERSONAL_CHECKS', 'tiny_clip_tokenizer', 'tiny_stable_diffusion', 'CLIPTextEncoder',
            'StableDiffusionBackbone', 'load_stable_diffusion', 'TextToVideoPipeline', 'temporal_decoder_for',
            'random_text_to_video', 'concept_images', 'concept_cells', 'is_concept', 'add_word', 'prior_latents',
-           'dreambooth', 'personalisation_scores']
+           'dreambooth', 'personalisation_scores', 'long_video_scores']
 
 # %% ../nbs/16_text_to_video.ipynb #c0817142
 @contextmanager
@@ -491,3 +491,25 @@ def personalisation_scores(videos: torch.Tensor, captions: Sequence[str], *, wor
     out = {k: float(np.mean([getattr(m, k) for m in checks])) for k in PERSONAL_CHECKS}
     return dict(concept=float(concept), **out, motion=float(np.mean([all(getattr(m, k) for k in PERSONAL_CHECKS)
                                                                        for m in checks])))
+
+# %% ../nbs/16_text_to_video.ipynb #0fbd094b
+def long_video_scores(videos: torch.Tensor, captions: Sequence[str], *, part: int = 8,
+                      min_travel: float = 0.05) -> dict:
+    """The motion yardstick on long videos `videos (B, 3, T, H, W)` in [-1, 1], one caption each: `parts`, the share
+    of their `part`-frame parts (frames 0 to part-1, part to 2 part-1, ...) that pass `motion_check` travelling at
+    least `min_travel` of the frame (so a slow, steady video passes); `whole`, the share of videos that pass it whole;
+    `backwards`, the share of frame-to-frame steps (of a tracked object) against the caption's direction."""
+    check_video(videos, "videos", batched=True, channels=3)
+    part = check_int(part, "part", min=3, max=videos.shape[2])
+    if isinstance(captions, str) or len(captions) != len(videos):
+        raise ValueError(f"captions: expected a list of {len(videos)} captions, one per video")
+    whole = [motion_check(v, c) for v, c in zip(videos, captions)]
+    parts = [motion_check(v[:, s:s + part], c, min_travel=min_travel).passed for v, c in zip(videos, captions)
+             for s in range(0, videos.shape[2] - part + 1, part)]
+    steps = []
+    for m, c in zip(whole, captions):
+        dy, dx = DIRECTIONS[parse_caption(c)[2]]
+        along = m.centroids[:, 0] * dy + m.centroids[:, 1] * dx       # the position the caption's way
+        steps.extend(s < 0 for s in np.diff(along) if np.isfinite(s))
+    return dict(parts=float(np.mean(parts)), whole=float(np.mean([m.passed for m in whole])),
+                backwards=float(np.mean(steps)) if steps else float("nan"))

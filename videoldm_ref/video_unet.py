@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
 # %% auto #0
 __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameContext', 'VideoResnetBlock',
            'VideoTransformerBlock', 'insert_temporal_layers', 'SpatialTemporalWeights', 'VideoUNet', 'per_frame',
-           'save_temporal', 'from_temporal', 'build_video_unet', 'benchmark_video_unet']
+           'save_temporal', 'from_temporal', 'temporal_window', 'build_video_unet', 'benchmark_video_unet']
 
 # %% ../nbs/09_video_unet.ipynb #9e997d7e
 @dataclass
@@ -78,13 +79,13 @@ class VideoTransformerBlock(nn.Module):
     gradient_checkpointing = False                                      # set by ModelMixin.enable_gradient_checkpointing
 
     def __init__(self, spatial: Transformer2DModel, frames: FrameContext, *, head_dim: int = 64,
-                 window: int | None = None, spatial_position: bool = False):
+                 window: int | None = None, spatial_position: bool = False, position: str = "absolute"):
         super().__init__()
         self.spatial = check_type(spatial, "spatial", Transformer2DModel)
         self.frames = check_type(frames, "frames", FrameContext)
         channels = spatial.config.in_channels
         self.temporal = TemporalAttentionBlock(channels, spatial.config.cross_attention_dim, head_dim=head_dim,
-                                               window=window, spatial_position=spatial_position)
+                                               window=window, spatial_position=spatial_position, position=position)
         self.blend = AlphaBlender()
         self.context_in: nn.Module | None = None                        # set by a context model (12_context)
 
@@ -105,7 +106,8 @@ class VideoTransformerBlock(nn.Module):
 def insert_temporal_layers(model: nn.Module, frames: FrameContext, *, conv: bool = True, attention: bool = True,
                            window: int | None = None, head_dim: int = 64, dropout: float = 0.0,
                            frame_norm: bool = False, spatial_kernel: int = 1,
-                           conv_context_dim: int | None = None, spatial_position: bool = False) -> nn.Module:
+                           conv_context_dim: int | None = None, spatial_position: bool = False,
+                           position: str = "absolute") -> nn.Module:
     "Replace, in place, every `ResnetBlock2D` (`conv`) and `Transformer2DModel` (`attention`) of `model` by its video block."
     check_type(model, "model", nn.Module), check_type(frames, "frames", FrameContext)
     for name, module in list(model.named_modules()):
@@ -115,7 +117,7 @@ def insert_temporal_layers(model: nn.Module, frames: FrameContext, *, conv: bool
                                      spatial_kernel=spatial_kernel, context_dim=conv_context_dim)
         elif isinstance(module, Transformer2DModel) and attention:
             video = VideoTransformerBlock(module, frames, head_dim=head_dim, window=window,
-                                          spatial_position=spatial_position)
+                                          spatial_position=spatial_position, position=position)
         else:
             continue
         setattr(model.get_submodule(parent), child, video)
@@ -238,7 +240,8 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, unet_config: dict, temporal_conv: bool = True, temporal_attention: bool = True,
                  attention_window: int | None = None, head_dim: int = 64, dropout: float = 0.0,
-                 conv_spatial_kernel: int = 1, conv_context: bool = False, attention_position: bool = False):
+                 conv_spatial_kernel: int = 1, conv_context: bool = False, attention_position: bool = False,
+                 frame_position: str = "absolute"):
         super().__init__()
         if not (temporal_conv or temporal_attention):
             raise ValueError("temporal_conv, temporal_attention: expected at least one of them to be True")
@@ -248,7 +251,7 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
                                window=attention_window, head_dim=head_dim, dropout=dropout,
                                spatial_kernel=conv_spatial_kernel,
                                conv_context_dim=self.unet.config.cross_attention_dim if conv_context else None,
-                               spatial_position=attention_position)
+                               spatial_position=attention_position, position=frame_position)
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | float | int, encoder_hidden_states: torch.Tensor,
                 image_only_indicator: torch.Tensor | None = None,
@@ -320,6 +323,28 @@ def from_temporal(path: str | os.PathLike, unet: UNet2DConditionModel, model_cla
                          f"unexpected or of another shape, such as {sorted(misfit)[0]})")
     video.load_state_dict(state, strict=False)
     return video
+
+# %% ../nbs/09_video_unet.ipynb #0018b2c4
+@contextmanager
+def temporal_window(unet: nn.Module, window: int | None, num_frames: int | None = None):
+    """Within the `with` block, every temporal attention layer of `unet` attends only to frames at most `window`
+    apart (None: to all); restored on exit. With `num_frames`, a window reaching past the video is refused."""
+    if window is not None:
+        window = check_int(window, "window", min=1)
+        if num_frames is not None and window >= check_int(num_frames, "num_frames", min=1):
+            raise ValueError(f"window: {window} frames on each side reach past a video of {num_frames} frames; "
+                             f"pass at most {num_frames - 1}, or None for all of them")
+    blocks = [m for m in check_type(unet, "unet", nn.Module).modules() if isinstance(m, TemporalAttentionBlock)]
+    if not blocks:
+        raise ValueError(f"unet: a {type(unet).__name__} without temporal attention layers has no window to set")
+    saved = [b.window for b in blocks]
+    try:
+        for b in blocks:
+            b.window = window
+        yield unet
+    finally:
+        for b, w in zip(blocks, saved):
+            b.window = w
 
 # %% ../nbs/09_video_unet.ipynb #1fa94f07
 VIDEO_UNET_CONFIGS = {name: dict(backbone=name, temporal_conv=True, temporal_attention=True, attention_window=None,

@@ -1,0 +1,30 @@
+"""Gather build/conv_in_time/measure_*.json (measure.py) and the training log (finetune.py) into
+nbs/results/conv_in_time.json, and frames 0, 6, ..., 36 of the first 40-frame video of each variant into
+nbs/results/conv_in_time_frames.safetensors (uint8, (3, 7, 64, 64) each).
+
+    python tools/experiments/conv_in_time/collect.py"""
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+ORDER = ("absolute", "absolute-w7", "relative", "relative-w7", "rotary", "rotary-w7", "none", "none-w7", "rollout")
+
+if __name__ == "__main__":
+    root, results = Path("build/conv_in_time"), Path("nbs/results")
+    runs = {json.loads(p.read_text())["variant"]: json.loads(p.read_text()) for p in root.glob("measure_*.json")}
+    variants = [v for v in ORDER if v in runs]
+    training = json.loads((root / "training.json").read_text()) if (root / "training.json").exists() else {}
+    for r in runs.values():                                           # tracks only at the longest length
+        longest = max(r["lengths"], key=int)
+        for f, s in r["lengths"].items():
+            if f != longest:
+                s.pop("tracks")
+    (results / "conv_in_time.json").write_text(json.dumps(dict(variants={v: runs[v] for v in variants},
+                                                               training=training), indent=1))
+    frames = {v: torch.load(root / f"frames_{v}.pt")[0, :, ::2].contiguous() for v in variants
+              if (root / f"frames_{v}.pt").exists()}
+    save_file(frames, results / "conv_in_time_frames.safetensors")
+    (results / "conv_in_time_frames.safetensors").chmod(0o644)
+    print(f"{len(variants)} variants: {', '.join(variants)}")
