@@ -492,13 +492,14 @@ def personalisation_scores(videos: torch.Tensor, captions: Sequence[str], *, wor
     return dict(concept=float(concept), **out, motion=float(np.mean([all(getattr(m, k) for k in PERSONAL_CHECKS)
                                                                        for m in checks])))
 
-# %% ../nbs/16_text_to_video.ipynb #0fbd094b
+# %% ../nbs/16_text_to_video.ipynb #14746935
 def long_video_scores(videos: torch.Tensor, captions: Sequence[str], *, part: int = 8,
                       min_travel: float = 0.05) -> dict:
     """The motion yardstick on long videos `videos (B, 3, T, H, W)` in [-1, 1], one caption each: `parts`, the share
     of their `part`-frame parts (frames 0 to part-1, part to 2 part-1, ...) that pass `motion_check` travelling at
-    least `min_travel` of the frame (so a slow, steady video passes); `whole`, the share of videos that pass it whole;
-    `backwards`, the share of frame-to-frame steps (of a tracked object) against the caption's direction."""
+    least `min_travel` of the frame (so a slow, steady video passes); `whole`, the share of videos that pass it whole
+    (with `motion_check`'s defaults); `backwards`, the share of frame-to-frame steps of a tracked object against the
+    caption's direction, however small (jitter counts)."""
     check_video(videos, "videos", batched=True, channels=3)
     part = check_int(part, "part", min=3, max=videos.shape[2])
     if isinstance(captions, str) or len(captions) != len(videos):

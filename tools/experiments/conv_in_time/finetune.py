@@ -1,5 +1,5 @@
-"""Issue 43, convolutional in time: the shipped keyframe model's temporal layers, continued for the same number of
-steps with each way of placing frames (`frame_position`: absolute, relative, rotary, none). Only the position layers
+"""Issue 43, convolutional in time: the shipped keyframe model's temporal layers, continued for `--steps` steps (the
+benchmark: 200 for each) with each way of placing frames (`frame_position`: absolute, relative, rotary, none). Only the position layers
 change: the absolute sinusoid's MLP is dropped, a relative bias starts at zero, rotary has no weights.
 
     python tools/experiments/conv_in_time/finetune.py POSITION [--steps 400]
@@ -36,6 +36,7 @@ if __name__ == "__main__":
                                 if s % 10 == 0 else None)
     log = root / "training.json"
     runs = json.loads(log.read_text()) if log.exists() else {}
-    runs[a.position] = dict(steps=a.steps, seconds=round(time.time() - t0), recipe=FINETUNE,
+    runs[a.position] = dict(steps=a.steps, seconds=round(time.time() - t0), recipe=FINETUNE, n_clips=a.n_clips,
+                            seed=0, init="data_samples/checkpoints/keyframes",
                             loss_last_50=float(sum(result.history[-50:]) / len(result.history[-50:])))
     log.write_text(json.dumps(runs, indent=1))
