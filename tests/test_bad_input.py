@@ -157,6 +157,8 @@ CASES = {
         (lambda: temporal.TemporalAttentionBlock(8, position="sinusoid"), ValueError, "position: expected one of"),
         (lambda: temporal.rotary_angles(4, 3), ValueError, "dim: rotary positions"),
         (lambda: temporal.rotary_angles(4, 4, base=0), ValueError, "base"),
+        (lambda: temporal.rotate(torch.zeros(2, 5, 8), *temporal.rotary_angles(4, 8)), ValueError, "cos, sin"),
+        (lambda: temporal.RelativePositionBias(0), ValueError, "heads"),
         (lambda: temporal.TemporalConvBlock(0), ValueError, "channels"),
         (lambda: temporal.TemporalAttention(0), ValueError, "dim"),
         (lambda: temporal.TemporalAttentionBlock(8, head_dim=0), ValueError, "head_dim"),

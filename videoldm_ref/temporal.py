@@ -141,6 +141,10 @@ def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device=N
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     "Turn `x (..., T, d)`: its first and second halves of channels are the real and imaginary parts of `d/2` pairs."
+    check_tensor(x, "x", floating=True)
+    if cos.shape != sin.shape or cos.shape != (x.shape[-2], x.shape[-1] // 2) or x.shape[-1] % 2:
+        raise ValueError(f"cos, sin: expected ({x.shape[-2]}, {x.shape[-1] // 2}) each for x of shape {tuple(x.shape)} "
+                         f"(rotary_angles(T, d)), got {tuple(cos.shape)} and {tuple(sin.shape)}")
     x1, x2 = x.float().chunk(2, -1)
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1).to(x.dtype)
 
