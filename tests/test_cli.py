@@ -105,6 +105,23 @@ def test_sample_on_a_stable_diffusion_backbone(tmp_path, capsys):
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_sample_with_the_x4_upscaler_as_the_upsampler(tmp_path, capsys):
+    "--upscaler puts an x4 upscaler folder (a tiny random one) behind a Stable Diffusion backbone: frames 4 times larger."
+    from videoldm_ref.text2video import tiny_sd_upscaler, tiny_stable_diffusion
+    sd, up, out = tiny_stable_diffusion(tmp_path / "sd"), tiny_sd_upscaler(tmp_path / "x4"), tmp_path / "v.mp4"
+    assert main(["sample", "a cat", "--backbone", str(sd), "--upscaler", str(up), "--frames", "5", "--steps", "2",
+                 "--height", "16", "--width", "24", "--out", str(out)]) == 0
+    stdout, err = said(capsys)
+    assert stdout.strip() == str(out) and "upsampler" in err[0]
+    assert read_video(out)[0].shape == (3, 5, 64, 96)
+    for argv, match in [(["--upscaler", str(up)], "upscaler: only with a Stable Diffusion backbone"),
+                        (["--backbone", str(sd), "--upscaler", str(sd)], "not a StableDiffusionUpscalePipeline"),
+                        (["--backbone", str(sd), "--upscaler-temporal", str(up)], "upscaler_temporal: temporal layers")]:
+        assert main(["sample", "a cat", *argv, "--out", str(tmp_path / "x.mp4")]) == 2
+        assert match in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()
+
+
 @pytest.mark.parametrize("argv, match", [
     (["sample", "a red circle moving right", "--frames", "0"], "frames: expected an integer in [2, inf], got 0"),
     (["sample", "a red circle moving right", "--steps", "0"], "steps: expected an integer in [1, inf], got 0"),

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
@@ -227,3 +229,19 @@ def test_mixed_noise_has_unit_variance_and_shares_the_asked_fraction_between_fra
                           (dict(common=torch.randn(2, 3, 2, 8, 8)), "common")]:
         with pytest.raises(ValueError, match=match):
             mixed_noise(**{"shape": (2, 3, 4, 8, 8), "shared": 0.5} | kwargs)
+
+
+def test_diffusion_config_keeps_other_schedule_ends():
+    "The x4 upscaler's scaled-linear schedule runs from 0.0001 to 0.02, not Stable Diffusion's 0.00085 to 0.012."
+    from diffusers import DDIMScheduler
+    up = DiffusionConfig("scaled_linear", prediction_type="v_prediction", beta_start=1e-4, beta_end=0.02)
+    ref = DDIMScheduler(beta_schedule="scaled_linear", beta_start=1e-4, beta_end=0.02, prediction_type="v_prediction")
+    assert DiffusionConfig.from_scheduler(ref) == up and DiffusionConfig.from_scheduler(up.to_scheduler()) == up
+    assert torch.allclose(up.noise_schedule().alphas_cumprod, ref.alphas_cumprod)
+    assert not torch.allclose(DiffusionConfig().noise_schedule().alphas_cumprod, ref.alphas_cumprod)
+    assert DiffusionConfig.from_scheduler(DiffusionConfig().to_scheduler()) == DiffusionConfig()    # SD's: no ends kept
+    assert DiffusionConfig(**dataclasses.asdict(up)) == up
+    for bad, match in [(dict(beta_start=0.02, beta_end=0.01), "beta_start, beta_end: expected 0 < start < end < 1"),
+                       (dict(schedule="cosine", beta_start=1e-4, beta_end=0.02), "beta_start: the cosine schedule")]:
+        with pytest.raises(ValueError, match=match):
+            DiffusionConfig(**bad)

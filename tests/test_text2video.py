@@ -13,8 +13,9 @@ import videoldm_ref.text2video as t2v
 from videoldm_ref.diffusion import DiffusionConfig, ddim_sample, guided
 from videoldm_ref.image_ldm import sampling_settings
 from videoldm_ref.media import read_video
-from videoldm_ref.text2video import (CLIPTextEncoder, TextToVideoPipeline, load_stable_diffusion, tiny_clip_tokenizer,
-                                     tiny_stable_diffusion)
+from videoldm_ref.text2video import (CLIPTextEncoder, TextToVideoPipeline, load_sd_upscaler, load_stable_diffusion,
+                                     tiny_clip_tokenizer, tiny_sd_upscaler, tiny_stable_diffusion)
+from videoldm_ref.upsampler import save_upsampler, upsample_clip, upsample_video
 from videoldm_ref.video_unet import build_video_unet, per_frame, save_temporal
 
 CAPTION = "a red circle moving right"
@@ -31,6 +32,11 @@ def sd(sd_path):
     pipe = StableDiffusionPipeline.from_pretrained(sd_path, low_cpu_mem_usage=False)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+@pytest.fixture(scope="module")
+def up_path(tmp_path_factory):
+    return tiny_sd_upscaler(tmp_path_factory.mktemp("x4") / "tiny-x4")
 
 
 @pytest.fixture
@@ -351,3 +357,68 @@ def test_long_video_scores_pass_clips_and_fail_loops_turns_and_stills():
         t2v.long_video_scores(data, caps[:2])
     with pytest.raises(ValueError, match="part"):
         t2v.long_video_scores(data, caps, part=2)
+
+
+def test_the_image_upscaler_is_diffusers_and_the_video_upscaler_starts_as_it(up_path):
+    from diffusers import StableDiffusionUpscalePipeline
+    image_up, video_up = load_sd_upscaler(up_path, video=False), load_sd_upscaler(up_path)
+    assert image_up.diffusion == DiffusionConfig("scaled_linear", prediction_type="v_prediction", beta_start=1e-4,
+                                                 beta_end=0.02)
+    low = torch.rand(1, 3, 2, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    x_T = torch.randn(1, 4, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    ref = StableDiffusionUpscalePipeline.from_pretrained(up_path, low_cpu_mem_usage=False)
+    ref.scheduler, _ = image_up.diffusion.to_scheduler(), ref.set_progress_bar_config(disable=True)
+    for level in (20, 200):
+        ours = upsample_clip(image_up, low[:, :, :1], ["a cat"], num_steps=3, noise_level=level, generator=2, x_T=x_T)
+        theirs = ref("a cat", image=(low[:, :, 0] + 1) / 2, num_inference_steps=3, guidance_scale=1.0,
+                     noise_level=level, output_type="pt", generator=torch.Generator().manual_seed(2),
+                     latents=x_T[:, :, 0]).images
+        assert ours.shape == (1, 3, 1, 32, 32) and ((ours[:, :, 0] + 1) / 2 - theirs).abs().max() < 1e-4
+        assert (ours.abs() < 0.99).float().mean() > 0.9
+    other = upsample_clip(image_up, low[:, :, :1], ["a cat"], num_steps=3, noise_level=200, generator=2, x_T=x_T)
+    assert (other - upsample_clip(image_up, low[:, :, :1], ["a cat"], num_steps=3, noise_level=20, generator=2,
+                                  x_T=x_T)).abs().max() > 1e-3
+    both = dict(num_steps=2, generator=3, x_T=x_T.expand(-1, -1, 2, -1, -1))
+    assert torch.allclose(upsample_clip(video_up, low, ["a cat"], **both), upsample_clip(image_up, low, ["a cat"], **both),
+                          atol=1e-5)
+
+
+def test_the_upscaler_in_the_pipeline_saves_loads_and_streams_in_windows(sd_path, up_path, tmp_path):
+    pipe = TextToVideoPipeline.from_stable_diffusion(sd_path, upscaler=up_path)
+    with torch.no_grad():
+        for p in pipe.upsampler.unet.temporal_parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
+    small = dict(num_keyframes=3, interpolation_passes=1, keyframe_steps=2, upsampler_steps=2, generator=1,
+                 progress=False)
+    before = pipe("a cat", **small)
+    assert before.frames.shape == (1, 3, 9, 64, 64) and "upsampler" in before.timings
+    pipe.save_pretrained(tmp_path / "saved")
+    assert {"upscaler", "upsampler"} <= {p.name for p in (tmp_path / "saved").iterdir()}
+    again = TextToVideoPipeline.from_pretrained(tmp_path / "saved")
+    assert torch.equal(again("a cat", **small).frames, before.frames)
+    assert not torch.equal(TextToVideoPipeline.from_stable_diffusion(sd_path, upscaler=up_path)("a cat", **small).frames,
+                           before.frames)
+    low = before.frames.new_zeros(1, 3, 10, 8, 8)               # windows of 8 sharing 2: the stream is whole
+    chunks = list(upsample_video(pipe.upsampler, low, ["a cat"], num_steps=1, generator=0))
+    assert [c.shape[2] for c in chunks] == [6, 4] and chunks[0].shape[-1] == 32
+    assert not pipe("a cat", **small, upsample=False).frames.shape[-1] == 64
+
+
+def test_what_the_upscaler_refuses(sd_path, up_path, tmp_path):
+    with pytest.raises(ValueError, match="not a StableDiffusionUpscalePipeline"):
+        load_sd_upscaler(sd_path)
+    save_temporal(build_video_unet("tiny"), tmp_path / "layers")
+    with pytest.raises(ValueError, match="do not fit this UNet"):
+        load_sd_upscaler(up_path, tmp_path / "layers")
+    with pytest.raises(ValueError, match="video: temporal layers"):
+        load_sd_upscaler(up_path, tmp_path / "layers", video=False)
+    with pytest.raises(ValueError, match="upscaler_temporal"):
+        TextToVideoPipeline.from_stable_diffusion(sd_path, upscaler_temporal=tmp_path / "layers")
+    up = load_sd_upscaler(up_path)
+    with pytest.raises(ValueError, match="saved with its pipeline"):
+        save_upsampler(up, tmp_path / "u")
+    with pytest.raises(ValueError, match="sizes must be multiples of 8"):
+        upsample_clip(up, torch.zeros(1, 3, 1, 3, 3))
+    p = TextToVideoPipeline.from_stable_diffusion(sd_path)
+    with pytest.raises(TypeError, match="upsampler"):
+        TextToVideoPipeline(p.autoencoder, p.temporal_decoder, p.text_encoder, p.keyframes, upsampler="x4")

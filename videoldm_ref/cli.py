@@ -54,17 +54,21 @@ def _mp4_out(out: str | os.PathLike | None, default: str) -> Path:
 
 
 def _pipeline(backbone: str | os.PathLike | None = None, temporal: str | os.PathLike | None = None,
-              temporal_decoder: str | os.PathLike | None = None):
+              temporal_decoder: str | os.PathLike | None = None, upscaler: str | os.PathLike | None = None,
+              upscaler_temporal: str | os.PathLike | None = None):
     """The shipped demo stack, or (`backbone`: a Stable Diffusion pipeline folder) the text-to-video pipeline on it,
-    with the temporal layers and temporal decoder saved at `temporal` and `temporal_decoder` (new ones if `None`)."""
+    with the temporal layers and temporal decoder saved at `temporal` and `temporal_decoder` (new ones if `None`),
+    and the x4 upscaler at `upscaler` as its upsampler (its temporal layers at `upscaler_temporal`, or new)."""
     if backbone is None:
-        for name, value in (("temporal", temporal), ("temporal_decoder", temporal_decoder)):
+        for name, value in (("temporal", temporal), ("temporal_decoder", temporal_decoder), ("upscaler", upscaler),
+                            ("upscaler_temporal", upscaler_temporal)):
             if value is not None:
                 raise ValueError(f"{name}: only with a Stable Diffusion backbone (--backbone)")
         from videoldm_ref.stack import VideoLDMPipeline
         return VideoLDMPipeline.from_pretrained()
     from videoldm_ref.text2video import TextToVideoPipeline
-    return TextToVideoPipeline.from_stable_diffusion(backbone, temporal, temporal_decoder=temporal_decoder)
+    return TextToVideoPipeline.from_stable_diffusion(backbone, temporal, temporal_decoder=temporal_decoder,
+                                                     upscaler=upscaler, upscaler_temporal=upscaler_temporal)
 
 
 def _timings(times: dict) -> str:
@@ -74,19 +78,21 @@ def _timings(times: dict) -> str:
 def sample(caption: str, out: str | os.PathLike | None = None, *, frames: int = 113, seed: int = 0, steps: int = 20,
            upsample: bool = True, progress: bool = True, backbone: str | os.PathLike | None = None,
            temporal: str | os.PathLike | None = None, temporal_decoder: str | os.PathLike | None = None,
-           height: int | None = None, width: int | None = None) -> Path:
+           height: int | None = None, width: int | None = None, upscaler: str | os.PathLike | None = None,
+           upscaler_temporal: str | os.PathLike | None = None) -> Path:
     """The stack from `caption` to an mp4 of `frames` frames at 30 fps, 256x256 (64x64 with `upsample=False`):
     `max(8, ceil((frames - 1) / 16) + 1)` keyframes (`steps` DDIM steps; the model makes 8 at least, as it was
     trained), the ones needed interpolated twice, cut to `frames`, decoded and upsampled. Writes `out` (default
     `outputs/sample.mp4`) as frames come; prints each stage's time and the motion yardstick's verdicts to stderr;
     returns the path. `backbone`: a Stable Diffusion 1.x/2.x pipeline folder instead of the demo models
-    (`16_text_to_video`; `temporal`, `temporal_decoder`: saved layers for it; no upsampler, the keyframe latents
-    blended), `height x width` its frames (default: the backbone's own size)."""
+    (`16_text_to_video`; `temporal`, `temporal_decoder`: saved layers for it; the keyframe latents blended; upsampled
+    only with `upscaler`, an x4 upscaler folder, and `upscaler_temporal` its saved layers), `height x width` its
+    frames (default: the backbone's own size)."""
     if not isinstance(caption, str):
         raise TypeError(f"caption: expected a string, got {type(caption).__name__}")
     frames, steps = check_int(frames, "frames", min=2), check_int(steps, "steps", min=1)
     seed, path = check_int(seed, "seed", min=0), _mp4_out(out, "sample.mp4")
-    pipe = _pipeline(backbone, temporal, temporal_decoder)
+    pipe = _pipeline(backbone, temporal, temporal_decoder, upscaler, upscaler_temporal)
     result = pipe(caption, num_keyframes=max(8, math.ceil((frames - 1) / 16) + 1), num_frames=frames,
                   upsample=None if upsample else False, height=height, width=width, generator=seed,
                   keyframe_steps=steps, output_type="mp4", out=path, progress=progress)
@@ -348,6 +354,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--temporal", metavar="PATH", help="with --backbone: temporal layers saved for it (default: new ones, "
                    "the identity: every frame the backbone's image)")
     s.add_argument("--temporal-decoder", metavar="PATH", help="with --backbone: a temporal decoder of its autoencoder")
+    s.add_argument("--upscaler", metavar="PATH", help="with --backbone: a Stable Diffusion x4 upscaler folder (diffusers "
+                   "layout) as the upsampler, with new temporal layers unless --upscaler-temporal")
+    s.add_argument("--upscaler-temporal", metavar="PATH", help="with --upscaler: temporal layers saved for it")
     s.add_argument("--height", type=int, help="frame height in pixels (default: the models' own)")
     s.add_argument("--width", type=int, help="frame width in pixels (default: the models' own)")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
@@ -386,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "sample":
             print(sample(args.caption, args.out, frames=args.frames, seed=args.seed, steps=args.steps,
                          upsample=not args.no_upsample, backbone=args.backbone, temporal=args.temporal,
-                         temporal_decoder=args.temporal_decoder, height=args.height, width=args.width))
+                         temporal_decoder=args.temporal_decoder, height=args.height, width=args.width,
+                         upscaler=args.upscaler, upscaler_temporal=args.upscaler_temporal))
         elif args.command in ("extend", "interpolate", "upsample"):
             run = dict(extend=extend_file, interpolate=interpolate_file, upsample=upsample_file)[args.command]
             more = (args.frames,) if args.command == "extend" else ()

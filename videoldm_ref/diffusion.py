@@ -312,11 +312,14 @@ _DIFFUSERS_SCHEDULES = {"linear": "linear", "scaled_linear": "scaled_linear", "c
 @dataclass(frozen=True)
 class DiffusionConfig:
     """How a model was trained and is sampled: its `schedule` (`zero_terminal_snr` or not), what it predicts, and
-    the spacing of sampling steps. Saved in the diffusers layout as a `DDIMScheduler` config."""
+    the spacing of sampling steps; `beta_start`, `beta_end`: other ends for a linear schedule than `SCHEDULES`' (the
+    x4 upscaler's is scaled linear from 0.0001 to 0.02). Saved in the diffusers layout as a `DDIMScheduler` config."""
     schedule: str = "scaled_linear"
     zero_terminal_snr: bool = False
     prediction_type: str = "epsilon"
     spacing: str = "leading"
+    beta_start: float | None = None
+    beta_end: float | None = None
 
     def __post_init__(self):
         check_choice(self.schedule, "schedule", SCHEDULES)
@@ -324,25 +327,42 @@ class DiffusionConfig:
         check_choice(self.spacing, "spacing", ("leading", "trailing", "linspace"))
         if self.zero_terminal_snr and self.prediction_type == "epsilon":
             raise ValueError("prediction_type: a zero-terminal-SNR schedule needs 'v_prediction', got 'epsilon'")
+        if (self.beta_start, self.beta_end) != (None, None):
+            if SCHEDULES[self.schedule][0] is None:
+                raise ValueError(f"beta_start: the {self.schedule} schedule has no ends to set")
+            if not 0 < check_float(self.beta_start, "beta_start") < check_float(self.beta_end, "beta_end") < 1:
+                raise ValueError(f"beta_start, beta_end: expected 0 < start < end < 1, got {self.beta_start}, {self.beta_end}")
+
+    def betas(self) -> tuple[float | None, float | None]:
+        "The schedule's ends: the given ones, else `SCHEDULES`'."
+        return SCHEDULES[self.schedule] if self.beta_start is None else (self.beta_start, self.beta_end)
 
     def noise_schedule(self) -> NoiseSchedule:
-        return NoiseSchedule(self.schedule, zero_terminal_snr=self.zero_terminal_snr)
+        start, end = self.betas()
+        return NoiseSchedule(self.schedule, zero_terminal_snr=self.zero_terminal_snr, beta_start=start, beta_end=end)
 
     def to_scheduler(self) -> DDIMScheduler:
         "The equivalent diffusers `DDIMScheduler` (what `save_pretrained` writes)."
-        start, end = SCHEDULES[self.schedule]
+        start, end = self.betas()
         return DDIMScheduler(beta_schedule=_DIFFUSERS_SCHEDULES[self.schedule], clip_sample=False,
                              prediction_type=self.prediction_type, timestep_spacing=self.spacing,
                              rescale_betas_zero_snr=self.zero_terminal_snr, set_alpha_to_one=True,
                              **({} if start is None else dict(beta_start=start, beta_end=end)))
 
-    @classmethod
-    def from_scheduler(cls, scheduler) -> "DiffusionConfig":
-        "Read the settings back from a diffusers scheduler (or its config)."
-        cfg = getattr(scheduler, "config", scheduler)
-        names = {v: k for k, v in _DIFFUSERS_SCHEDULES.items()}
-        if cfg.get("beta_schedule") not in names:
-            raise ValueError(f"scheduler: unsupported beta_schedule {cfg.get('beta_schedule')!r}")
-        return cls(names[cfg["beta_schedule"]], bool(cfg.get("rescale_betas_zero_snr", False)),
-                   cfg.get("prediction_type", "epsilon"), cfg.get("timestep_spacing", "leading"))
+
+# %% ../nbs/03_diffusion.ipynb #be4ffe7b
+def _from_scheduler(cls, scheduler) -> DiffusionConfig:
+    "Read the settings back from a diffusers scheduler (or its config)."
+    cfg = getattr(scheduler, "config", scheduler)
+    names = {v: k for k, v in _DIFFUSERS_SCHEDULES.items()}
+    if cfg.get("beta_schedule") not in names:
+        raise ValueError(f"scheduler: unsupported beta_schedule {cfg.get('beta_schedule')!r}")
+    kind = names[cfg["beta_schedule"]]
+    ends = (cfg.get("beta_start"), cfg.get("beta_end"))
+    own = SCHEDULES[kind][0] is None or None in ends or all(abs(a - b) < 1e-9 for a, b in zip(ends, SCHEDULES[kind]))
+    return cls(kind, bool(cfg.get("rescale_betas_zero_snr", False)), cfg.get("prediction_type", "epsilon"),
+               cfg.get("timestep_spacing", "leading"), *((None, None) if own else ends))
+
+
+DiffusionConfig.from_scheduler = classmethod(_from_scheduler)
 

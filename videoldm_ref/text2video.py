@@ -33,15 +33,15 @@ from .train import TrainConfig, fit
 from .keyframes import VideoLDM, _collate
 from .stack import MODEL_INDEX, VideoLDMPipeline, _model_index
 from .temporal_decoder import TemporalDecoder, load_temporal_decoder
-from .upsampler import _image_copy
+from .upsampler import Upsampler, _image_copy
 from .video_unet import VideoUNet, from_temporal, save_temporal
 
 # %% auto #0
-__all__ = ['SD_PARTS', 'CLIP_SIZES', 'BACKBONE_SIZES', 'CONCEPT_WORD', 'INVERSION_TRAINING', 'DREAMBOOTH_TRAINING',
-           'PERSONAL_CHECKS', 'tiny_clip_tokenizer', 'tiny_stable_diffusion', 'CLIPTextEncoder',
+__all__ = ['SD_PARTS', 'CLIP_SIZES', 'BACKBONE_SIZES', 'UPSCALER_PARTS', 'TINY_UPSCALER', 'CONCEPT_WORD', 'INVERSION_TRAINING',
+           'DREAMBOOTH_TRAINING', 'PERSONAL_CHECKS', 'tiny_clip_tokenizer', 'tiny_stable_diffusion', 'CLIPTextEncoder',
            'StableDiffusionBackbone', 'load_stable_diffusion', 'TextToVideoPipeline', 'temporal_decoder_for',
-           'random_text_to_video', 'concept_images', 'concept_cells', 'is_concept', 'add_word', 'prior_latents',
-           'dreambooth', 'personalisation_scores', 'long_video_scores']
+           'random_text_to_video', 'tiny_sd_upscaler', 'load_sd_upscaler', 'concept_images', 'concept_cells',
+           'is_concept', 'add_word', 'prior_latents', 'dreambooth', 'personalisation_scores', 'long_video_scores']
 
 # %% ../nbs/16_text_to_video.ipynb #c0817142
 @contextmanager
@@ -153,8 +153,8 @@ class StableDiffusionBackbone:
 SD_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
 
-def _check_sd_folder(path: Path) -> None:
-    "A clear error unless `path` is a Stable Diffusion text-to-image pipeline folder."
+def _check_sd_folder(path: Path, kind: str = "StableDiffusionPipeline", parts: Sequence[str] = SD_PARTS) -> None:
+    "A clear error unless `path` is a pipeline folder of the class `kind` (default: SD text-to-image) with `parts`."
     index = path / "model_index.json"
     if not index.is_file():
         raise FileNotFoundError(f"path: no model_index.json in {path}: not a diffusers pipeline folder")
@@ -162,9 +162,9 @@ def _check_sd_folder(path: Path) -> None:
         name = json.loads(index.read_text()).get("_class_name")
     except (json.JSONDecodeError, AttributeError) as e:
         raise ValueError(f"path: {index} is not a pipeline index ({e})") from None
-    if name != "StableDiffusionPipeline":
-        raise ValueError(f"path: {path} holds a {name}, not a StableDiffusionPipeline")
-    missing = [p for p in SD_PARTS if not (path / p).is_dir()]
+    if name != kind:
+        raise ValueError(f"path: {path} holds a {name}, not a {kind}")
+    missing = [p for p in parts if not (path / p).is_dir()]
     if missing:
         raise FileNotFoundError(f"path: {path} lacks {', '.join(missing)}")
 
@@ -199,13 +199,14 @@ def load_stable_diffusion(path: str | os.PathLike, *, variant: str | None = None
 class TextToVideoPipeline(VideoLDMPipeline):
     """`VideoLDMPipeline` on a Stable Diffusion backbone (`from_stable_diffusion`): `keyframes` is its UNet with
     temporal layers, `autoencoder` its autoencoder, `temporal_decoder` that autoencoder's decoder with temporal
-    layers, `text_encoder` its CLIP (`CLIPTextEncoder`). No prediction, interpolation or upsampling models: the
-    keyframe latents are blended. Saved as one folder: `backbone/` (a Stable Diffusion pipeline folder),
-    `keyframes/` (the temporal layers), `temporal_decoder/`."""
+    layers, `text_encoder` its CLIP (`CLIPTextEncoder`), `upsampler` (optional) the x4 upscaler with temporal layers
+    (`load_sd_upscaler`; it keeps its own text encoder). No prediction or interpolation models: the keyframe latents
+    are blended. Saved as one folder: `backbone/` (a Stable Diffusion pipeline folder), `keyframes/` (the temporal
+    layers), `temporal_decoder/`, and with an upsampler `upscaler/` (an upscale pipeline folder) and `upsampler/`."""
     prediction = interpolation = upsampler = None
 
     def __init__(self, autoencoder: AutoencoderKL, temporal_decoder: TemporalDecoder, text_encoder: CLIPTextEncoder,
-                 keyframes: VideoLDM):
+                 keyframes: VideoLDM, upsampler: Upsampler | None = None):
         DiffusionPipeline.__init__(self)
         check_type(autoencoder, "autoencoder", AutoencoderKL), check_type(text_encoder, "text_encoder", CLIPTextEncoder)
         check_type(temporal_decoder, "temporal_decoder", TemporalDecoder), check_type(keyframes, "keyframes", VideoLDM)
@@ -217,9 +218,11 @@ class TextToVideoPipeline(VideoLDMPipeline):
         if unet.cross_attention_dim != text_encoder.dim:
             raise ValueError(f"text_encoder: gives {text_encoder.dim}-wide text, the UNet attends to "
                              f"{unet.cross_attention_dim}")
-        keyframes.text_encoder = text_encoder                           # every model reads this one
+        keyframes.text_encoder = text_encoder
         self.register_modules(autoencoder=autoencoder, temporal_decoder=temporal_decoder, text_encoder=text_encoder,
                               keyframes=keyframes)
+        if check_type(upsampler, "upsampler", (Upsampler, type(None))) is not None:
+            self.register_modules(upsampler=upsampler)
 
 # %% ../nbs/16_text_to_video.ipynb #78d49484
 _LAYOUT = ("in_channels", "out_channels", "latent_channels", "block_out_channels", "layers_per_block", "up_block_types",
@@ -246,12 +249,17 @@ def _plain(v):
 
 # %% ../nbs/16_text_to_video.ipynb #c8585a8d
 def _from_stable_diffusion(cls, path: str | os.PathLike, temporal: str | os.PathLike | None = None, *,
-                           temporal_decoder: str | os.PathLike | None = None, variant: str | None = None,
+                           temporal_decoder: str | os.PathLike | None = None, upscaler: str | os.PathLike | None = None,
+                           upscaler_temporal: str | os.PathLike | None = None, variant: str | None = None,
                            **temporal_config) -> TextToVideoPipeline:
     """The video pipeline on the Stable Diffusion pipeline saved at `path` (`load_stable_diffusion`): its UNet with
     the temporal layers saved at `temporal` (by `save_temporal`; strictly loaded, so they must fit this UNet) or,
     with `temporal=None`, new ones of `temporal_config` (`VideoUNet`'s settings) that start as the identity; the
-    temporal decoder saved at `temporal_decoder`, or a new one of its autoencoder (the identity at start)."""
+    temporal decoder saved at `temporal_decoder`, or a new one of its autoencoder (the identity at start); the x4
+    upscaler saved at `upscaler` as the upsampler (`load_sd_upscaler`, its temporal layers from `upscaler_temporal`
+    or new), or none."""
+    if upscaler is None and upscaler_temporal is not None:
+        raise ValueError("upscaler_temporal: temporal layers for an upscaler, but no upscaler given")
     sd = load_stable_diffusion(path, variant=variant)
     if temporal is None:
         unet = VideoUNet.from_unet2d(sd.unet, **temporal_config)
@@ -260,7 +268,8 @@ def _from_stable_diffusion(cls, path: str | os.PathLike, temporal: str | os.Path
     else:
         unet = from_temporal(temporal, sd.unet)
     decoder = temporal_decoder_for(sd.vae, temporal_decoder)
-    return cls(sd.vae, decoder, sd.text_encoder, VideoLDM(unet, sd.text_encoder, sd.diffusion).eval())
+    upsampler = None if upscaler is None else load_sd_upscaler(upscaler, upscaler_temporal, variant=variant)
+    return cls(sd.vae, decoder, sd.text_encoder, VideoLDM(unet, sd.text_encoder, sd.diffusion).eval(), upsampler)
 
 
 TextToVideoPipeline.from_stable_diffusion = classmethod(_from_stable_diffusion)
@@ -292,11 +301,86 @@ def random_text_to_video(size: str = "sd2", *, seed: int = 0) -> TextToVideoPipe
         return TextToVideoPipeline(vae, TemporalDecoder.from_autoencoder(vae).eval(), clip,
                                    VideoLDM(unet, clip, diffusion).eval())
 
+# %% ../nbs/16_text_to_video.ipynb #9f84f66f
+UPSCALER_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "low_res_scheduler")
+TINY_UPSCALER = dict(sample_size=8, in_channels=7, out_channels=4, block_out_channels=(16, 32), layers_per_block=1,
+                     down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), cross_attention_dim=32,
+                     up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=8, norm_num_groups=8,
+                     num_class_embeds=1000)                    # the x4 upscaler's layout (UPSAMPLER_UNETS['sd_x4']), tiny
+
+
+def tiny_sd_upscaler(path: str | os.PathLike, *, seed: int = 0) -> Path:
+    """Write a tiny random Stable Diffusion x4 upscaler to the folder `path` in the diffusers layout, as
+    `StableDiffusionUpscalePipeline.save_pretrained` writes it: `TINY_UPSCALER`'s UNet, an autoencoder that shrinks
+    by 4 with the upscaler's latent scale (0.08333), the CLIP text model and tokenizer of `tiny_stable_diffusion(seed=
+    seed)` (the real upscaler shares SD 2.x's), and the upscaler's schedulers and maximum noise level. Returns `path`."""
+    import tempfile
+    from diffusers import DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline
+    path, seed = check_path(path, "path", must_exist=False), check_int(seed, "seed", min=0)
+    with tempfile.TemporaryDirectory() as d:
+        sd = tiny_stable_diffusion(Path(d) / "sd", seed=seed)
+        text, tok = CLIPTextModel.from_pretrained(sd / "text_encoder"), CLIPTokenizer.from_pretrained(sd / "tokenizer")
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**TINY_UPSCALER)
+        vae = AutoencoderKL(**{**VAE_CONFIGS["sd_x4_upscaler"], "block_out_channels": (16, 32, 32), "layers_per_block": 1,
+                               "norm_num_groups": 8, "sample_size": 32})
+    scheduler = DDIMScheduler(beta_schedule="scaled_linear", beta_start=1e-4, beta_end=0.02, clip_sample=False,
+                              prediction_type="v_prediction", set_alpha_to_one=False, steps_offset=1)
+    low_res = DDPMScheduler(beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
+    with _quiet():
+        StableDiffusionUpscalePipeline(vae=vae, text_encoder=text.eval(), tokenizer=tok, unet=unet, scheduler=scheduler,
+                                       low_res_scheduler=low_res, max_noise_level=350).save_pretrained(path)
+    return path
+
+# %% ../nbs/16_text_to_video.ipynb #34943167
+def load_sd_upscaler(path: str | os.PathLike, temporal: str | os.PathLike | None = None, *, video: bool = True,
+                     variant: str | None = None, **temporal_config) -> Upsampler:
+    """The Stable Diffusion x4 upscaler saved at `path` (a local `StableDiffusionUpscalePipeline` folder) as an
+    `Upsampler` that works through its autoencoder: with `video`, its UNet with the temporal layers saved at `temporal`
+    (strictly loaded) or new ones of `temporal_config` (the identity at start); with `video=False` the image upscaler.
+    Its text encoder is its own CLIP. In eval mode."""
+    from diffusers import StableDiffusionUpscalePipeline
+    path = check_path(path, "path", is_dir=True)
+    _check_sd_folder(path, "StableDiffusionUpscalePipeline", UPSCALER_PARTS)
+    if (temporal is not None or temporal_config) and not video:
+        raise ValueError("video: temporal layers or their settings given for the image upscaler (video=False)")
+    if temporal is not None and temporal_config:
+        raise ValueError(f"temporal_config: the settings of saved temporal layers come with them; got {sorted(temporal_config)}")
+    try:
+        with _quiet():
+            up = StableDiffusionUpscalePipeline.from_pretrained(path, variant=variant, low_cpu_mem_usage=False)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"path: the x4 upscaler at {path} does not load ({type(e).__name__}: {e})") from None
+    unet = up.unet.eval()
+    if video:
+        unet = VideoUNet.from_unet2d(unet, **temporal_config) if temporal is None else from_temporal(temporal, unet)
+    model = Upsampler(unet, CLIPTextEncoder(up.tokenizer, up.text_encoder), DiffusionConfig.from_scheduler(up.scheduler),
+                      unshuffle=1, max_noise_level=up.config.max_noise_level, vae=up.vae.eval(),
+                      low_res=DiffusionConfig.from_scheduler(up.low_res_scheduler))
+    return model.requires_grad_(False).eval()
+
+
+def _save_upscaler(up: Upsampler, folder: Path, dtype: torch.dtype | None) -> None:
+    "Write `up` (from `load_sd_upscaler`) into `folder`: `upscaler/` (an upscale pipeline folder) and `upsampler/`."
+    from diffusers import DDPMScheduler, StableDiffusionUpscalePipeline
+    unet = _image_copy(up.unet.unet.config, up.unet.spatial_state_dict(), dtype)
+    start, end = up.low_res.betas()
+    low_res = DDPMScheduler(beta_schedule=up.low_res.to_scheduler().config.beta_schedule, beta_start=start, beta_end=end)
+    with _quiet(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The configuration file of this scheduler", FutureWarning)
+        StableDiffusionUpscalePipeline(vae=up.vae, text_encoder=up.text_encoder.text_model, unet=unet,
+                                       tokenizer=up.text_encoder.tokenizer, scheduler=up.diffusion.to_scheduler(),
+                                       low_res_scheduler=low_res, max_noise_level=up.max_noise_level
+                                       ).save_pretrained(folder / "upscaler")
+    save_temporal(up.unet, folder / "upsampler", dtype=dtype)
+
 # %% ../nbs/16_text_to_video.ipynb #2ff2de01
 def _save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
     """Write the pipeline to the folder `path` (made whole beside it, then renamed; the UNet and the temporal layers
     cast to `dtype` if given): `backbone/` (a `StableDiffusionPipeline` folder, its scheduler the DDIM equivalent of
-    its `DiffusionConfig`), `keyframes/` (`save_temporal`), `temporal_decoder/`, `model_index.json`."""
+    its `DiffusionConfig`), `keyframes/` (`save_temporal`), `temporal_decoder/`, `model_index.json`; with an
+    upsampler, `upscaler/` and `upsampler/` (`_save_upscaler`)."""
     path = check_path(path, "path", must_exist=False)
     check_type(dtype, "dtype", (torch.dtype, type(None)))
     index = path / MODEL_INDEX
@@ -313,6 +397,8 @@ def _save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None
                                     feature_extractor=None, requires_safety_checker=False).save_pretrained(tmp / "backbone")
         save_temporal(kf.unet, tmp / "keyframes", dtype=dtype)
         save_pretrained_atomic(self.temporal_decoder, tmp / "temporal_decoder")
+        if self.upsampler is not None:
+            _save_upscaler(self.upsampler, tmp, dtype)
         (tmp / MODEL_INDEX).write_text(json.dumps(_model_index(self), indent=1))
     return path
 
@@ -324,7 +410,9 @@ def _from_pretrained(cls, path: str | os.PathLike) -> TextToVideoPipeline:
     if missing:
         raise FileNotFoundError(f"path: {path} lacks {', '.join(missing)}: not a folder written by "
                                 "TextToVideoPipeline.save_pretrained")
-    return cls.from_stable_diffusion(path / "backbone", path / "keyframes", temporal_decoder=path / "temporal_decoder")
+    up = path / "upscaler" if (path / "upscaler").is_dir() else None
+    return cls.from_stable_diffusion(path / "backbone", path / "keyframes", temporal_decoder=path / "temporal_decoder",
+                                     upscaler=up, upscaler_temporal=up and path / "upsampler")
 
 
 TextToVideoPipeline.save_pretrained = _save_pretrained

@@ -15,12 +15,12 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import UNet2DConditionModel
+from diffusers import AutoencoderKL, UNet2DConditionModel
 from einops import rearrange
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
-from .autoencoder import save_pretrained_atomic
+from .autoencoder import decode_video, save_pretrained_atomic
 from .context import BouncingShapes
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_tensor, check_type,
                                check_index, load_pretrained, make_generator, named_config, seed_everything)
@@ -104,11 +104,17 @@ def bicubic(low: torch.Tensor, factor: int = 4) -> torch.Tensor:
     return resize_frames(low, (low.shape[-2] * factor, low.shape[-1] * factor), "bicubic").clamp(-1, 1)
 
 # %% ../nbs/14_upsampler.ipynb #2c8f7461
-def _unet_channels(cfg, text_encoder: WordTextEncoder, unshuffle: int) -> int:
+def _text_dim(text_encoder: nn.Module) -> int:
+    "The width of `text_encoder`'s embeddings: a `WordTextEncoder`'s `config.dim` or a CLIP encoder's `dim`."
+    config = getattr(text_encoder, "config", None)
+    return config["dim"] if isinstance(config, dict) and "dim" in config else text_encoder.dim
+
+
+def _unet_channels(cfg, text_encoder: nn.Module, unshuffle: int) -> int:
     "The channels an upsampler UNet of config `cfg` denoises, after checking that it fits `text_encoder` and `unshuffle`."
-    if cfg.cross_attention_dim != text_encoder.config.dim:
+    if cfg.cross_attention_dim != _text_dim(text_encoder):
         raise ValueError(f"text_encoder: expected dim {cfg.cross_attention_dim} (the UNet's cross_attention_dim), "
-                         f"got {text_encoder.config.dim}")
+                         f"got {_text_dim(text_encoder)}")
     if cfg.in_channels % unshuffle**2 or cfg.out_channels % unshuffle**2:
         raise ValueError(f"unshuffle: the UNet's {cfg.in_channels} in and {cfg.out_channels} out channels are not "
                          f"multiples of unshuffle**2 = {unshuffle**2}")
@@ -214,27 +220,50 @@ class _DetailResidual:
         return (hr - self.base(low, hr.shape[-2:])) * self.detail_scale
 
     def finish(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        "The frames from a denoised `x` (the inverse of `target`): `base + x / detail_scale`, clamped to [-1, 1]."
+        """The frames from a denoised `x` (the inverse of `target`): `base + x / detail_scale`, clamped to [-1, 1]; a
+        latent upsampler with an autoencoder decodes `x` instead, a frame at a time."""
+        if getattr(self, "vae", None) is not None:
+            return decode_video(self.vae, x, chunk_size=1).to(x.dtype)
         return (base + x / self.detail_scale).clamp(-1, 1)
 
+# %% ../nbs/14_upsampler.ipynb #cc6d0a69
+class _LatentFrames:
+    """The autoencoder of a latent upsampler (a mixin of `Upsampler`), such as Stable Diffusion's x4 upscaler: its
+    UNet denoises the autoencoder's latents at `1 / latent_factor` of the output size (the x4 upscaler's: the size of
+    the low-res frames) and `finish` decodes them. Without one (`vae=None`) the UNet denoises the frames themselves."""
+
+    def _set_vae(self, vae: AutoencoderKL | None):
+        self.vae = None if vae is None else check_type(vae, "vae", AutoencoderKL).requires_grad_(False).eval()
+        if vae is not None and vae.config.latent_channels != self.channels:
+            raise ValueError(f"vae: its latents have {vae.config.latent_channels} channels, the UNet denoises "
+                             f"{self.channels}")
+
+    @property
+    def latent_factor(self) -> int:
+        "How many output pixels one latent covers on a side (1 without an autoencoder)."
+        return 1 if self.vae is None else 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+
 # %% ../nbs/14_upsampler.ipynb #7b312fd6
-class Upsampler(_UNetLayout, _LowResConditioning, _DetailResidual, nn.Module):
+class Upsampler(_UNetLayout, _LowResConditioning, _DetailResidual, _LatentFrames, nn.Module):
     """A diffusion upsampler: `unet` (an image `UNet2DConditionModel`, run frame by frame, or a `VideoUNet`) denoises
     the high-resolution frames given the noise-augmented low-resolution ones, enlarged to their size and stacked on
     channels, the augmentation level as its class label; `unshuffle` stacks r x r pixel blocks on channels first.
     `forward(x (B, C, T, H, W), t (B,), low (B, 3, T, h, w), level (B,), tokens (B, S, D)) -> (B, C, T, H, W)`.
     `residual`, `detail_scale`: what it denoises (`target`). `shared_noise`: the fraction of the diffusion noise's
-    variance that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames."""
+    variance that all frames of a clip share (`mixed_noise`), in training and sampling; 0 for independent frames.
+    `vae`: a latent upsampler's autoencoder (`_LatentFrames`). `text_encoder`: a `WordTextEncoder` or CLIP encoder."""
 
-    def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: WordTextEncoder,
+    def __init__(self, unet: UNet2DConditionModel | VideoUNet, text_encoder: nn.Module,
                  diffusion: DiffusionConfig | None = None, *, unshuffle: int = 2, max_noise_level: int = 350,
                  low_res: DiffusionConfig | None = None, residual: bool = False, shared_noise: float = 0.0,
-                 detail_scale: float = 1.0):
+                 detail_scale: float = 1.0, vae: AutoencoderKL | None = None):
         super().__init__()
         self.unet = check_type(unet, "unet", (UNet2DConditionModel, VideoUNet))
-        self.text_encoder = check_type(text_encoder, "text_encoder", WordTextEncoder).requires_grad_(False)
+        self.text_encoder = check_type(text_encoder, "text_encoder", nn.Module).requires_grad_(False)
         self.unshuffle = check_int(unshuffle, "unshuffle", min=1)
         self.channels = _unet_channels(self.unet_config, text_encoder, self.unshuffle)   # of the frames it denoises
+        self._set_vae(vae)
         self.diffusion = check_type(diffusion or DEMO_DIFFUSION, "diffusion", DiffusionConfig)
         self.schedule = self.diffusion.noise_schedule()
         self._set_low_res(low_res, max_noise_level)
@@ -259,7 +288,7 @@ class Upsampler(_UNetLayout, _LowResConditioning, _DetailResidual, nn.Module):
         if isinstance(self.unet, VideoUNet):
             raise ValueError("self: already a video upsampler")
         video = VideoUNet.from_unet2d(self.unet, **temporal_config).freeze_spatial()
-        return Upsampler(video, self.text_encoder, self.diffusion, **{**self.settings(), "low_res": self.low_res})
+        return Upsampler(video, self.text_encoder, self.diffusion, vae=self.vae, **{**self.settings(), "low_res": self.low_res})
 
 # %% ../nbs/14_upsampler.ipynb #6101688b
 def highres_clips(split: str = "train", *, frames: int = 8, n_synthetic: int = 500, size: int = 256,
@@ -343,23 +372,25 @@ def upsampler_loss(p_uncond: float = 0.1):
 
 # %% ../nbs/14_upsampler.ipynb #901ddce5
 def _check_low(model: Upsampler, low: torch.Tensor, factor: int) -> tuple[int, int]:
+    "`(h, w)` of what `model` denoises to upsample `low` by `factor`: the frames, or a latent upsampler's latents."
     check_type(model, "model", Upsampler)
     check_tensor(low, "low", ndim=5, floating=True)
     if low.shape[1] != 3:
         raise ValueError(f"low: expected RGB frames (B, 3, T, h, w), got shape {tuple(low.shape)}")
     factor = check_int(factor, "factor", min=1)
-    h, w = low.shape[-2] * factor, low.shape[-1] * factor
-    if h % model.multiple or w % model.multiple:
+    h, w, m = low.shape[-2] * factor, low.shape[-1] * factor, model.multiple * model.latent_factor
+    if h % m or w % m:
         raise ValueError(f"low: {low.shape[-2]}x{low.shape[-1]} frames times factor={factor} give {h}x{w}, which "
-                         f"this upsampler cannot take (sizes must be multiples of {model.multiple})")
-    return h, w
+                         f"this upsampler cannot take (sizes must be multiples of {m})")
+    return h // model.latent_factor, w // model.latent_factor
 
 
 @torch.no_grad()
 def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] | None = None, *, factor: int = 4,
                   num_steps: int = 4, noise_level: int = 20, generator: torch.Generator | int | None = None,
                   x_T: torch.Tensor | None = None, shared_noise: float | None = None, callback=None) -> torch.Tensor:
-    """Upsample `low (B, 3, T, h, w)` in [-1, 1] by `factor` in one go: `(B, 3, T, factor h, factor w)`. The low-res
+    """Upsample `low (B, 3, T, h, w)` in [-1, 1] by `factor` in one go: `(B, 3, T, factor h, factor w)` (a latent
+    upsampler denoises latents of `1 / model.latent_factor` of that size and decodes them). The low-res
     frames are noised to `noise_level` first (the same noise for every step). The starting noise `x_T` is drawn with
     `shared_noise` of it common to all frames (default: the model's; `mixed_noise`). `callback(i, t, x, x0)` sees
     each step and may change `x` in place (`upsample_video` blends windows that way)."""
@@ -421,13 +452,13 @@ def upsample_video(model: Upsampler, low: torch.Tensor, captions: Sequence[str] 
 
 
 def _upsample_video(model, low, captions, windows, overlap, factor, generator, sampling):
-    b, _, _, h, w = low.shape
+    b, (h, w) = low.shape[0], _check_low(model, low, factor)                   # the size denoised
     prev_noise, prev_path, done, common = None, None, 0, None
     if sampling["shared_noise"] > 0:                                # one common noise for every window
-        common = torch.randn(b, model.channels, 1, h * factor, w * factor, generator=generator)
+        common = torch.randn(b, model.channels, 1, h, w, generator=generator)
     for k, (start, stop) in enumerate(windows):
         shared = done - start                                       # frames this window shares with the last one
-        noise = mixed_noise((b, model.channels, stop - start, h * factor, w * factor), sampling["shared_noise"],
+        noise = mixed_noise((b, model.channels, stop - start, h, w), sampling["shared_noise"],
                             generator, common=common).to(low.device)
         if shared:
             noise[:, :, :shared] = prev_noise[:, :, -shared:]
@@ -462,7 +493,9 @@ def save_upsampler(model: Upsampler, path: str | os.PathLike, *, dtype: torch.dt
     """Write `model` to the folder `path`: `unet/` (the image UNet, diffusers layout), `temporal/` (a video upsampler's
     temporal layers, `save_temporal`) and `upsampler_config.json`; weights cast to `dtype`. The text encoder is the
     image LDM's and is not written."""
-    check_type(model, "model", Upsampler)
+    if check_type(model, "model", Upsampler).vae is not None:
+        raise ValueError("model: a latent upsampler with its autoencoder (the x4 upscaler) is saved with its pipeline, "
+                         "by TextToVideoPipeline.save_pretrained")
     path = check_path(path, "path", must_exist=False)
     path.mkdir(parents=True, exist_ok=True)
     unet = model.unet
