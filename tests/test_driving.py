@@ -84,3 +84,25 @@ def test_bad_input_is_refused_with_the_argument_named():
             (lambda: scene_labels(torch.zeros(3, 4, 32, 64)), ValueError, "video")]:
         with pytest.raises(err, match=match):
             call()
+
+
+def test_layouts_round_trip_paint_their_channels_and_refuse_bad_files(clips, tmp_path):
+    import json
+    from videoldm_ref.driving import check_labels, layout_channels, layout_of, read_layout
+    item = next(it for it in clips[1] if it["traffic"] == "crowded")
+    layout = layout_of(item, 2)
+    (tmp_path / "l.json").write_text(json.dumps(dict(labels=f"{item['traffic']},{item['time']}", cars=layout["cars"])))
+    assert read_layout(tmp_path / "l.json") == layout
+    channels = layout_channels(layout["cars"])
+    assert channels.shape == (len(CAR_COLORS), H, W) and channels.sum() == sum(d["score"] for d in detect_cars(item["video"][:, 2]))
+    assert check_labels(" crowded , night") == ("night", "crowded")
+    for text, match in [("[1, 2", "not valid JSON"), ('{"labels": ["day"]}', "labels: expected one of"),
+                        ('{"labels": ["day", "empty"], "cars": [{"box": [0, 0, 4], "color": "red"}]}', "car 0: expected a box"),
+                        ('{"labels": ["day", "empty"], "cars": [{"box": [0, 60, 4, 70], "color": "red"}]}', "car 0: box"),
+                        ('{"labels": ["day", "empty"], "cars": [{"box": [0, 0, 4, 4]}]}', "car 0: color None")]:
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(ValueError, match=match) as e:
+            read_layout(tmp_path / "bad.json")
+        assert str(tmp_path / "bad.json") in str(e.value)
+    with pytest.raises(FileNotFoundError):
+        read_layout(tmp_path / "missing.json")
