@@ -98,3 +98,29 @@ def test_shipped_autoencoder_reconstructs_heldout_frames():
     frames = torch.stack([held[i]["image"] for i in range(0, len(held), 4)])
     rec = decode_video(vae, encode_video(vae, frames.transpose(0, 1).unsqueeze(0)))[0].transpose(0, 1)
     assert psnr(rec, frames) > 24
+
+
+def test_the_loss_crops_wide_frames_whole_and_square_ones_as_trained():
+    "A 64x128 frame gives full 32x32 crops from anywhere on it; a square one the draw the shipped model was trained with."
+    seen = []
+
+    class Stub:
+        def encode(self, x):
+            seen.append(x.clone())
+            raise StopIteration
+
+    loss = autoencoder_loss(crop=32)
+    wide = torch.arange(64 * 128, dtype=torch.float32).view(1, 1, 64, 128).expand(1, 3, 64, 128)
+    for seed in range(40):
+        with pytest.raises(StopIteration):
+            loss(Stub(), dict(image=wide), torch.Generator().manual_seed(seed))
+    assert all(x.shape == (1, 3, 32, 32) for x in seen)
+    corners = {(int(x[0, 0, 0, 0]) // 128, int(x[0, 0, 0, 0]) % 128) for x in seen}
+    assert max(y for y, _ in corners) > 16 and max(x for _, x in corners) > 64       # both ranges are used
+    square = torch.arange(64 * 64, dtype=torch.float32).view(1, 1, 64, 64).expand(1, 3, 64, 64)
+    with pytest.raises(StopIteration):
+        loss(Stub(), dict(image=square), torch.Generator().manual_seed(3))
+    y0, x0 = torch.randint(0, 33, (2,), generator=torch.Generator().manual_seed(3)).tolist()   # one draw of two, as before
+    assert seen[-1].shape == (1, 3, 32, 32) and int(seen[-1][0, 0, 0, 0]) == y0 * 64 + x0
+    with pytest.raises(ValueError, match="crop: 48 pixels is larger than the 40x128"):
+        autoencoder_loss(crop=48)(Stub(), dict(image=torch.zeros(1, 3, 40, 128)), torch.Generator())

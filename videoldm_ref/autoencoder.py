@@ -135,8 +135,14 @@ def autoencoder_loss(kl_weight: float = 1e-6, crop: int | None = 32):
 
     def loss_fn(vae, batch, generator):
         x = batch["image"]
-        if crop is not None and crop < x.shape[-1]:
-            y0, x0 = (int(v) for v in torch.randint(0, x.shape[-1] - crop + 1, (2,), generator=generator))
+        h, w = x.shape[-2:]
+        if crop is not None and crop < max(h, w):
+            if crop > min(h, w):
+                raise ValueError(f"crop: {crop} pixels is larger than the {h}x{w} frames")
+            if h == w:                                         # the draw the shipped autoencoder was trained with
+                y0, x0 = (int(v) for v in torch.randint(0, w - crop + 1, (2,), generator=generator))
+            else:                                              # wide or tall frames: each side its own range
+                y0, x0 = (int(torch.randint(0, n - crop + 1, (1,), generator=generator)) for n in (h, w))
             x = x[..., y0:y0 + crop, x0:x0 + crop]
         posterior = vae.encode(x).latent_dist
         z = posterior.sample(generator=generator)

@@ -16,13 +16,16 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 from torchvision.ops import box_iou
 
-from .core import check_choice, check_float, check_index, check_int, check_path, check_tensor
+from .autoencoder import autoencoder_loss, latent_scaling_factor, load_autoencoder, save_pretrained_atomic
+from .core import check_choice, check_float, check_index, check_int, check_path, check_tensor, seed_everything
+from .data import FrameDataset
+from .train import TrainConfig, fit
 
 # %% auto #0
 __all__ = ['H', 'W', 'HORIZON', 'FOCAL', 'SPREAD', 'LANES', 'DASH_PERIOD', 'DASH', 'TIMES', 'TRAFFIC', 'SCENE', 'CAR_WIDTH',
-           'CAR_ASPECT', 'CAR_COLORS', 'NIGHT_CARS', 'car_rgb', 'car_box', 'render', 'DrivingScenes', 'marking_flow',
-           'detect_cars', 'average_precision', 'layout_scores', 'scene_labels', 'check_labels', 'check_cars',
-           'read_layout', 'layout_of', 'layout_channels']
+           'CAR_ASPECT', 'CAR_COLORS', 'NIGHT_CARS', 'DRIVING_AUTOENCODER_TRAINING', 'car_rgb', 'car_box', 'render',
+           'DrivingScenes', 'marking_flow', 'detect_cars', 'average_precision', 'layout_scores', 'scene_labels',
+           'check_labels', 'check_cars', 'read_layout', 'layout_of', 'layout_channels', 'train_driving_autoencoder']
 
 # %% ../nbs/17_driving.ipynb #c847bbf4
 H, W, HORIZON = 64, 128, 22             # frame size (1:2, as the paper's), the horizon's row
@@ -304,3 +307,37 @@ def layout_channels(cars: Sequence[dict]) -> torch.Tensor:
         x0, y0, x1, y1 = (round(v) for v in car["box"])
         out[list(CAR_COLORS).index(car["color"]), y0:y1, x0:x1] = 1
     return out
+
+# %% ../nbs/17_driving.ipynb #ec870b1a
+DRIVING_AUTOENCODER_TRAINING = TrainConfig(steps=1500, batch_size=16, lr=2e-4, warmup=50, ema_decay=None,
+                                           ckpt_every=250)
+
+
+def train_driving_autoencoder(out_dir, *, config: TrainConfig = DRIVING_AUTOENCODER_TRAINING, n_clips: int = 2000,
+                              ckpt_dir=None, progress: bool = True):
+    """The demo autoencoder trained on for `config.steps` steps on every frame of `n_clips` 4-frame `DrivingScenes`
+    clips (seed 0; the yardsticks use other seeds); its latent scale set again, saved to `out_dir` (diffusers
+    layout). Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
+    config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
+    seed_everything(config.seed)
+    vae = load_autoencoder().train()
+    data = FrameDataset(DrivingScenes(check_int(n_clips, "n_clips", min=1), frames=4, seed=0))
+    frames = _Images(data)
+    result = fit(vae, autoencoder_loss(), frames, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
+    sample = torch.stack([frames[i]["image"] for i in range(0, len(frames), max(1, len(frames) // 256))])
+    vae.register_to_config(scaling_factor=latent_scaling_factor(vae.eval(), sample))
+    save_pretrained_atomic(vae, out_dir)
+    return vae, result
+
+
+class _Images(Dataset):
+    "The frames of a `FrameDataset`, rendered once: items `image (3, 64, 128)`."
+
+    def __init__(self, frames: Dataset):
+        self.images = torch.stack([frames[i]["image"] for i in range(len(frames))])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict:
+        return dict(image=self.images[check_index(i, len(self))])
