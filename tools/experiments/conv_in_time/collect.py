@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-ORDER = ("absolute", "absolute-w7", "relative", "relative-w7", "rotary", "rotary-w7", "none", "none-w7", "rollout")
+ORDER = ("absolute", "absolute-w7", "relative", "relative-w7", "rotary", "rotary-w7", "none", "none-w7",
+         "relative-more", "relative-more-w7", "relative-paces", "relative-paces-w7", "rollout")
 
 if __name__ == "__main__":
     root, results = Path("build/conv_in_time"), Path("nbs/results")

@@ -1,7 +1,7 @@
 """Issue 43, convolutional in time: one way of making long videos, measured at T, 2T, 3T and 5T frames (T = 8, the
 keyframe model's training length), on the captions of held-out MovingShapes clips.
 
-    python tools/experiments/conv_in_time/measure.py VARIANT [--n 16] [--steps 20]
+    python tools/experiments/conv_in_time/measure.py VARIANT [--n 16] [--steps 20] [--lengths 8,16,24,40]
 
 VARIANT: `absolute` (the shipped keyframe model), `relative`, `rotary`, `none` (build/conv_in_time/POSITION, from
 finetune.py), any of those with `-w7` (attention only between frames at most 7 apart: no distance unseen in
@@ -46,6 +46,7 @@ if __name__ == "__main__":
     p.add_argument("variant")
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="comma-separated video lengths to measure")
     a = p.parse_args()
     torch.set_num_threads(1)
     root = Path("build/conv_in_time")
@@ -54,7 +55,8 @@ if __name__ == "__main__":
     model = (load_prediction() if position == "rollout" else
              load_keyframes() if position == "absolute" else load_keyframes(root / position))
     out = dict(variant=a.variant, n=a.n, num_steps=a.steps, lengths={})
-    for frames in LENGTHS:
+    lengths = [int(v) for v in a.lengths.split(",")]
+    for frames in lengths:
         t0 = time.time()
         data = MovingShapes(a.n, frames=frames, seed=SEED)
         items = [data[i] for i in range(a.n)]
@@ -67,7 +69,7 @@ if __name__ == "__main__":
                 videos = sample_video(model, vae, captions, frames=frames, num_steps=a.steps, generator=SEED,
                                       window=int(w) if w and int(w) < frames else None)
         out["lengths"][frames] = dict(scores(videos, captions, real), seconds=round(time.time() - t0))
-        if frames == LENGTHS[-1]:
+        if frames == LENGTHS[-1] and frames in lengths:
             torch.save(((videos[:4, :, ::3] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8),
                        root / f"frames_{a.variant}.pt")
         r = out["lengths"][frames]
