@@ -81,7 +81,10 @@ def test_bad_input_is_refused_with_the_argument_named():
             (lambda: detect_cars(torch.full((3, H, W), float("nan"))), ValueError, "frame"),
             (lambda: marking_flow(torch.zeros(3, 1, H, W)), ValueError, "video"),
             (lambda: marking_flow(torch.zeros(3, 4, 64, 64)), ValueError, "video"),
-            (lambda: scene_labels(torch.zeros(3, 4, 32, 64)), ValueError, "video")]:
+            (lambda: scene_labels(torch.zeros(3, 4, 32, 64)), ValueError, "video"),
+            (lambda: marking_flow(torch.zeros(3, 4, H, W), near=(16.0, 5.0)), ValueError, "near"),
+            (lambda: marking_flow(torch.zeros(3, 4, H, W), step=0.0), ValueError, "step"),
+            (lambda: detect_cars(torch.zeros(3, H, W), min_pixels=0), ValueError, "min_pixels")]:
         with pytest.raises(err, match=match):
             call()
 

@@ -378,6 +378,11 @@ def test_the_image_upscaler_is_diffusers_and_the_video_upscaler_starts_as_it(up_
     other = upsample_clip(image_up, low[:, :, :1], ["a cat"], num_steps=3, noise_level=200, generator=2, x_T=x_T)
     assert (other - upsample_clip(image_up, low[:, :, :1], ["a cat"], num_steps=3, noise_level=20, generator=2,
                                   x_T=x_T)).abs().max() > 1e-3
+    same = dict(num_steps=3, noise_level=20, generator=2, x_T=x_T)        # the noise fixed: one word, one frame changed
+    base = upsample_clip(image_up, low[:, :, :1], ["a cat"], **same)
+    assert (upsample_clip(image_up, low[:, :, :1], ["a dog"], **same) - base).abs().max() > 1e-4
+    moved = upsample_clip(image_up, low[:, :, :1].roll(2, -1), ["a cat"], **same)
+    assert (moved - base).abs().max() > 1e-2                              # (random weights: no more can be asked)
     both = dict(num_steps=2, generator=3, x_T=x_T.expand(-1, -1, 2, -1, -1))
     assert torch.allclose(upsample_clip(video_up, low, ["a cat"], **both), upsample_clip(image_up, low, ["a cat"], **both),
                           atol=1e-5)

@@ -146,6 +146,9 @@ def marking_flow(video: torch.Tensor, *, near: tuple[float, float] = (5.0, 16.0)
     check_tensor(video, "video", ndim=4, floating=True, finite=True)
     if video.shape[0] != 3 or tuple(video.shape[2:]) != (H, W) or video.shape[1] < 2:
         raise ValueError(f"video: expected (3, T >= 2, {H}, {W}), got shape {tuple(video.shape)}")
+    step, max_speed = check_float(step, "step", min=0, open_min=True), check_float(max_speed, "max_speed", min=0, open_min=True)
+    if not (isinstance(near, (tuple, list)) and len(near) == 2 and 0 < near[0] < near[1] - step):
+        raise ValueError(f"near: expected (nearest, farthest) metres with 0 < nearest < farthest, got {near!r}")
     grid = np.arange(near[0], near[1], step)
     shifts = np.arange(-round(max_speed / step), round(max_speed / step) + 1) * step
     signals = [_along_markings(f) for f in video.mean(0).unbind(0)]
@@ -174,15 +177,16 @@ def detect_cars(frame: torch.Tensor, *, max_distance: float = 0.4, min_pixels: i
     check_tensor(frame, "frame", ndim=3, floating=True, finite=True)
     if frame.shape[0] != 3:
         raise ValueError(f"frame: expected (3, H, W), got shape {tuple(frame.shape)}")
+    min_pixels, max_distance = check_int(min_pixels, "min_pixels", min=1), check_float(max_distance, "max_distance", min=0)
     ref, names = _references()
     best, which = torch.cdist(frame.permute(1, 2, 0).reshape(-1, 3).float(), ref).min(1)
-    which = torch.where(best <= check_float(max_distance, "max_distance", min=0), which, -1).view(frame.shape[1:])
+    which = torch.where(best <= max_distance, which, -1).view(frame.shape[1:])
     found = []
     for color in CAR_COLORS:
         labels, _ = ndimage.label(torch.isin(which, torch.tensor([k for k, n in enumerate(names) if n == color])).numpy())
         for k, (ys, xs) in enumerate(ndimage.find_objects(labels)):
             pixels = int((labels[ys, xs] == k + 1).sum())
-            if pixels >= check_int(min_pixels, "min_pixels", min=1):
+            if pixels >= min_pixels:
                 found.append(dict(box=(xs.start, ys.start, xs.stop, ys.stop), color=color, score=pixels))
     return found
 
