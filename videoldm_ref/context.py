@@ -23,7 +23,7 @@ from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_index, check_int, check_tensor, check_type,
                                make_generator, seed_everything)
 from .data import COLORS, DIRECTIONS, SHAPES, _draw_clip, data_samples_dir
-from .diffusion import ddim_sample, diffusion_loss
+from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss
 from .image_ldm import ImageLDM, load_image_ldm, sampling_settings
 from .keyframes import LatentClips, VideoLDM, _collate, _mean_se, draw_steps, keyframe_clips, load_keyframes
 from .media import VideoWriter
@@ -142,7 +142,7 @@ class ContextLDM(VideoLDM):
     """A `VideoLDM` whose UNet is a `ContextVideoUNet`: `forward(latents, t, captions, context_latents=None,
     context_mask=None)`; without the context it is the video model it was made from."""
 
-    def __init__(self, unet: ContextVideoUNet, text_encoder, diffusion=None):
+    def __init__(self, unet: ContextVideoUNet, text_encoder: nn.Module, diffusion: DiffusionConfig | None = None):
         super().__init__(check_type(unet, "unet", ContextVideoUNet), text_encoder, diffusion)
 
     @classmethod

@@ -27,7 +27,7 @@ __all__ = ['WEIGHTS_NAME', 'check_tensor', 'check_type', 'check_int', 'check_flo
            'check_pretrained', 'load_pretrained', 'atomic_folder', 'peak_rss']
 
 # %% ../nbs/00_core.ipynb #bd02c022
-def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
+def check_tensor(x: Any, name: str, *, ndim: int | Sequence[int] | None = None, floating: bool = False,
                  finite: bool = False) -> torch.Tensor:
     """Raise `TypeError` unless `x` is a tensor, `ValueError` unless it has `ndim` dimensions (and a float dtype, and
     no NaN or inf with `finite`: one NaN would otherwise flow silently through every step after it)."""
@@ -47,7 +47,7 @@ def check_tensor(x, name: str, *, ndim: int | Sequence[int] | None = None, float
     return x
 
 # %% ../nbs/00_core.ipynb #9aada342
-def check_type(v, name: str, cls: type | tuple[type, ...]):
+def check_type(v: Any, name: str, cls: type | tuple[type, ...]):
     "Return `v`, or raise `TypeError` naming `name` when it is not an instance of `cls` (a model class, say)."
     if not isinstance(v, cls):
         want = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
@@ -55,7 +55,7 @@ def check_type(v, name: str, cls: type | tuple[type, ...]):
     return v
 
 # %% ../nbs/00_core.ipynb #81b7eb68
-def check_int(v, name: str, *, min: int | None = None, max: int | None = None) -> int:
+def check_int(v: Any, name: str, *, min: int | None = None, max: int | None = None) -> int:
     "Return `v` as an `int`; `TypeError` for non-integers (bools included), `ValueError` outside `[min, max]`."
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise TypeError(f"{name}: expected an integer, got {type(v).__name__} {v!r}")
@@ -67,7 +67,7 @@ def check_int(v, name: str, *, min: int | None = None, max: int | None = None) -
     return v
 
 # %% ../nbs/00_core.ipynb #52d78e5a
-def check_float(v, name: str, *, min: float | None = None, max: float | None = None,
+def check_float(v: Any, name: str, *, min: float | None = None, max: float | None = None,
                 open_min: bool = False) -> float:
     "Return `v` as a finite `float` within `[min, max]` (`(min, max]` with `open_min`)."
     if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
@@ -81,7 +81,7 @@ def check_float(v, name: str, *, min: float | None = None, max: float | None = N
     return v
 
 # %% ../nbs/00_core.ipynb #b496d2e0
-def check_choice(v, name: str, choices: Iterable):
+def check_choice(v: Any, name: str, choices: Iterable):
     "Raise `ValueError` unless `v` is one of `choices`."
     choices = list(choices)
     if v not in choices:
@@ -89,7 +89,7 @@ def check_choice(v, name: str, choices: Iterable):
     return v
 
 # %% ../nbs/00_core.ipynb #f87f6b39
-def check_path(path, name: str = "path", *, must_exist: bool = True, is_dir: bool | None = None) -> Path:
+def check_path(path: str | os.PathLike, name: str = "path", *, must_exist: bool = True, is_dir: bool | None = None) -> Path:
     "Return `path` as a `Path`; `FileNotFoundError` naming it when it must exist and does not."
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name}: expected a path (str or os.PathLike), got {type(path).__name__}")
@@ -101,7 +101,7 @@ def check_path(path, name: str = "path", *, must_exist: bool = True, is_dir: boo
     return path
 
 # %% ../nbs/00_core.ipynb #835c400c
-def check_video(x, name: str = "video", *, batched: bool | None = None, channels: int | Sequence[int] | None = None,
+def check_video(x: Any, name: str = "video", *, batched: bool | None = None, channels: int | Sequence[int] | None = None,
                 frames: int | None = None, value_range: tuple[float, float] | None = (-1.0, 1.0),
                 atol: float = 1e-3) -> torch.Tensor:
     """Check that `x` is a video and return it unchanged.
@@ -145,7 +145,7 @@ def check_video(x, name: str = "video", *, batched: bool | None = None, channels
     return x
 
 # %% ../nbs/00_core.ipynb #7c5b9f52
-def check_index(i, length: int, name: str = "i") -> int:
+def check_index(i: Any, length: int, name: str = "i") -> int:
     "Return `i` as a non-negative index into a sequence of `length`; `TypeError` for non-integers, `IndexError` outside."
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
         raise TypeError(f"{name}: expected an integer index, got {type(i).__name__} {i!r}")
@@ -187,7 +187,7 @@ def check_alloc(shape: Sequence[int], name: str, *, dtype: torch.dtype = torch.f
     return shape
 
 # %% ../nbs/00_core.ipynb #04ce1cdb
-def check_steps(t, num_steps: int, name: str = "t") -> torch.Tensor:
+def check_steps(t: torch.Tensor | int | float, num_steps: int, name: str = "t") -> torch.Tensor:
     "Return the diffusion steps `t` (a tensor), or raise `ValueError` unless every one lies in `[0, num_steps)`."
     check_tensor(t, name)
     if t.numel() and (float(t.min()) < 0 or float(t.max()) > num_steps - 1):
@@ -256,7 +256,7 @@ def default_dtype(device: str | torch.device | None = None) -> torch.dtype:
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"                  # diffusers' name for a model's weights
 
 
-def check_pretrained(cls, path, name: str = "path") -> Path:
+def check_pretrained(cls: type, path: str | os.PathLike, name: str = "path") -> Path:
     """Check that `path` holds a `cls` (a diffusers `ModelMixin`) in the diffusers layout, before anything is loaded:
     `FileNotFoundError` for a missing folder, config or safetensors file (a pickled `.bin` is never read), `ValueError`
     for an unreadable config or weights that do not fit it (missing, unexpected or misshapen tensors)."""
@@ -289,7 +289,7 @@ def check_pretrained(cls, path, name: str = "path") -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #ecc6fe25
-def load_pretrained(cls, path, name: str = "path"):
+def load_pretrained(cls: type, path: str | os.PathLike, name: str = "path"):
     "`cls.from_pretrained(path)` in eval mode, safetensors only, after `check_pretrained` has passed."
     path = check_pretrained(cls, path, name)
     return cls.from_pretrained(path, use_safetensors=True, low_cpu_mem_usage=False).eval()

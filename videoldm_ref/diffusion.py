@@ -274,7 +274,7 @@ def guided(model: Callable[..., torch.Tensor], scale: float, cond: dict, uncond:
 
 # %% ../nbs/03_diffusion.ipynb #ecb375f7
 @torch.no_grad()
-def scheduler_sample(model_fn: ModelFn, scheduler, shape: Sequence[int], *, num_steps: int = 50,
+def scheduler_sample(model_fn: ModelFn, scheduler: DDIMScheduler, shape: Sequence[int], *, num_steps: int = 50,
                      generator: torch.Generator | int | None = None, x_T: torch.Tensor | None = None,
                      device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> torch.Tensor:
     "Sample with a diffusers scheduler (`set_timesteps`, `scale_model_input`, `step`) stepping `model_fn`."

@@ -13,13 +13,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
+from diffusers import AutoencoderKL
 from torch.utils.data import Dataset
 from torchvision.ops import box_iou
 
 from .autoencoder import autoencoder_loss, latent_scaling_factor, load_autoencoder, save_pretrained_atomic
 from .core import check_choice, check_float, check_index, check_int, check_path, check_tensor, seed_everything
 from .data import FrameDataset
-from .train import TrainConfig, fit
+from .train import TrainConfig, TrainResult, fit
 
 # %% auto #0
 __all__ = ['H', 'W', 'HORIZON', 'FOCAL', 'SPREAD', 'LANES', 'DASH_PERIOD', 'DASH', 'TIMES', 'TRAFFIC', 'SCENE', 'CAR_WIDTH',
@@ -280,9 +281,11 @@ def check_cars(cars: Sequence[dict], where: str = "cars") -> list[dict]:
 
 
 # %% ../nbs/17_driving.ipynb #a22a23f3
-def read_layout(path: str | os.PathLike) -> dict:
-    "The layout in the JSON file at `path`, checked: `{'time', 'traffic', 'cars'}`."
+def read_layout(path: str | os.PathLike, labels: Sequence[str] | str | None = None) -> dict:
+    """The layout in the JSON file at `path`, checked: `{'time', 'traffic', 'cars'}`. `labels` (as `check_labels`
+    takes them), when given, replace the file's own, which may then be left out."""
     path = check_path(path, "path")
+    given = None if labels is None else check_labels(labels)
     try:
         raw = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -290,7 +293,7 @@ def read_layout(path: str | os.PathLike) -> dict:
     if not isinstance(raw, dict) or not isinstance(raw.get("cars", []), list):
         raise ValueError(f"{path}: expected an object with 'labels' and a list of 'cars'")
     try:
-        time, traffic = check_labels(raw.get("labels", []))
+        time, traffic = given or check_labels(raw.get("labels", []))
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
     return dict(time=time, traffic=traffic, cars=check_cars(raw.get("cars", []), str(path)))
@@ -317,11 +320,12 @@ DRIVING_AUTOENCODER_TRAINING = TrainConfig(steps=1500, batch_size=16, lr=2e-4, w
                                            ckpt_every=250)
 
 
-def train_driving_autoencoder(out_dir, *, config: TrainConfig = DRIVING_AUTOENCODER_TRAINING, n_clips: int = 2000,
-                              ckpt_dir=None, progress: bool = True):
+def train_driving_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig = DRIVING_AUTOENCODER_TRAINING,
+                              n_clips: int = 2000, ckpt_dir: str | os.PathLike | None = None,
+                              progress: bool = True) -> tuple[AutoencoderKL, TrainResult]:
     """The demo autoencoder trained on for `config.steps` steps on every frame of `n_clips` 4-frame `DrivingScenes`
     clips (seed 0; the yardsticks use other seeds); its latent scale set again, saved to `out_dir` (diffusers
-    layout). Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
+    layout, weights in fp16). Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
     config = config if isinstance(config, TrainConfig) else TrainConfig(**config)
     seed_everything(config.seed)
     vae = load_autoencoder().train()
@@ -330,7 +334,7 @@ def train_driving_autoencoder(out_dir, *, config: TrainConfig = DRIVING_AUTOENCO
     result = fit(vae, autoencoder_loss(), frames, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
     sample = torch.stack([frames[i]["image"] for i in range(0, len(frames), max(1, len(frames) // 256))])
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae.eval(), sample))
-    save_pretrained_atomic(vae, out_dir)
+    save_pretrained_atomic(vae, out_dir, dtype=torch.float16)
     return vae, result
 
 

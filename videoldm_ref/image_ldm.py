@@ -217,7 +217,7 @@ def sample_images(ldm: ImageLDM, vae: AutoencoderKL, captions: Sequence[str], *,
 class LatentFrames(torch.utils.data.Dataset):
     "Frames of `source` encoded once by `vae`: items `latent (c, h, w)` (scaled) and `caption`."
 
-    def __init__(self, vae: AutoencoderKL, source, *, batch: int = 256):
+    def __init__(self, vae: AutoencoderKL, source: torch.utils.data.Dataset, *, batch: int = 256):
         if not isinstance(vae, AutoencoderKL):
             raise TypeError(f"vae: expected a diffusers AutoencoderKL, got {type(vae).__name__}")
         batch = check_int(batch, "batch", min=1)

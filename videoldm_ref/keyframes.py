@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -177,7 +177,7 @@ def train_keyframes(out_dir: str | os.PathLike, *, image_ldm: ImageLDM | None = 
                     vae: AutoencoderKL | None = None, config: TrainConfig | None = None,
                     temporal_config: dict | None = None, n_clips: int = 4000, high_noise: float = 0.5,
                     high_t: int = 700, ckpt_dir: str | os.PathLike | None = None, progress: bool = True,
-                    save_dtype: torch.dtype | None = torch.float16, on_step=None,
+                    save_dtype: torch.dtype | None = torch.float16, on_step: Callable[[int, float], None] | None = None,
                     device: str | torch.device = "cpu", time_limit: float | None = None,
                     init: str | os.PathLike | None = None):
     """Video fine-tuning: insert temporal layers into `image_ldm` (default: the shipped demo one), train only them on

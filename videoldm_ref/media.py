@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import av
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from .core import check_choice, check_float, check_int, check_path, check_video
 
@@ -234,7 +235,7 @@ def _to_image(frame: torch.Tensor) -> np.ndarray:
     return ((frame.detach().float().cpu().clamp(-1, 1).expand(3, -1, -1) + 1) / 2).permute(1, 2, 0).numpy()
 
 # %% ../nbs/01a_media.ipynb #2a03f493
-def frames_grid(videos, *, n_frames: int | None = 8, titles: Sequence[str] | None = None,
+def frames_grid(videos: torch.Tensor | Sequence[torch.Tensor], *, n_frames: int | None = 8, titles: Sequence[str] | None = None,
                 col_titles: Sequence[str] | None = None, path: str | os.PathLike | None = None,
                 height: float = 1.0, dpi: int = 80):
     """A matplotlib figure with one row per video and `n_frames` evenly spaced frames per row (all if `None`).
@@ -269,7 +270,7 @@ def frames_grid(videos, *, n_frames: int | None = 8, titles: Sequence[str] | Non
     return fig
 
 # %% ../nbs/01a_media.ipynb #e1a9c3b1
-def as_jpeg(fig, quality: int = 80):
+def as_jpeg(fig: Figure, quality: int = 80):
     """Show the matplotlib figure `fig` as a JPEG of that `quality` (1 to 95) and close it; returns an
     `IPython.display.Image`, which a notebook displays like the figure."""
     import io
@@ -284,7 +285,7 @@ def as_jpeg(fig, quality: int = 80):
     return Image(buf.getvalue(), format="jpeg")
 
 # %% ../nbs/01a_media.ipynb #82060674
-def show_video(videos, *, fps: float = 8.0, titles: Sequence[str] | None = None, height: float = 1.6,
+def show_video(videos: torch.Tensor | Sequence[torch.Tensor], *, fps: float = 8.0, titles: Sequence[str] | None = None, height: float = 1.6,
                dpi: int = 64, frame_format: str = "jpeg"):
     """Play one video or several side by side inline in a notebook (matplotlib JS animation); returns `HTML`.
     Frames are embedded as `frame_format` images: `"jpeg"` keeps a notebook light, `"png"` is lossless."""
@@ -338,7 +339,7 @@ def frame_slider(video: torch.Tensor, *, scale: int = 4):
     return widgets.VBox([slider, image])
 
 # %% ../nbs/01a_media.ipynb #16a3145e
-def tile_videos(videos, *, ncols: int | None = None, pad: int = 2, fill: float = -1.0) -> torch.Tensor:
+def tile_videos(videos: torch.Tensor | Sequence[torch.Tensor], *, ncols: int | None = None, pad: int = 2, fill: float = -1.0) -> torch.Tensor:
     """Tile videos (any sizes and lengths) into one video `(3, T_max, H', W')`, row by row, `ncols` per row.
 
     Each cell is as large as the largest video; smaller ones are centred; shorter ones hold their last frame."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -83,7 +84,7 @@ def _as_features(x, name: str) -> np.ndarray:
     return x.astype(np.float64)
 
 
-def frechet_distance(feats_a, feats_b) -> float:
+def frechet_distance(feats_a: torch.Tensor | np.ndarray, feats_b: torch.Tensor | np.ndarray) -> float:
     "Frechet distance between Gaussians fitted to features `(N_a, D)` and `(N_b, D)` (arrays or tensors)."
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
     if a.shape[1] != b.shape[1]:
@@ -248,7 +249,7 @@ def motion_check(video: torch.Tensor, caption: str, *, min_travel: float = 0.15,
                        cents, tuple(counts), travel, seen)
 
 # %% ../nbs/02_metrics.ipynb #d6587c8e
-def motion_pass_rate(videos: torch.Tensor, captions, **kwargs) -> dict:
+def motion_pass_rate(videos: torch.Tensor, captions: Sequence[str], **kwargs) -> dict:
     """The motion yardstick over a set: `videos` `(B, 3, T, H, W)`, one caption each (`kwargs` go to `motion_check`).
     Returns the rate of each check, of passing them all (`passed`), and the verdicts (`checks`)."""
     check_video(videos, "videos", batched=True, channels=3)

@@ -129,7 +129,7 @@ class TemporalConvBlock(nn.Module):
         return rearrange(v + h, "b c t h w -> (b t) c h w")
 
 # %% ../nbs/08_temporal_layers.ipynb #41e139fb
-def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     "`(cos, sin)`, each `(T, dim // 2)`: frame `t` turns channel pair `i` of a `dim`-channel head by `t * base^(-2i/dim)`."
     num_frames, dim = check_int(num_frames, "num_frames", min=1), check_int(dim, "dim", min=2)
     if dim % 2:
@@ -168,7 +168,7 @@ class RelativePositionBias(nn.Module):
 POSITIONS = ("absolute", "relative", "rotary", "none")                 # the four ways, as `position` names them
 
 # %% ../nbs/08_temporal_layers.ipynb #a1f5b527
-def window_mask(num_frames: int, window: int | None, device=None) -> torch.Tensor | None:
+def window_mask(num_frames: int, window: int | None, device: torch.device | str | None = None) -> torch.Tensor | None:
     """Boolean `(T, T)` mask, True where frames at most `window` apart may attend; None where nothing is masked
     (no window, or one reaching every frame: SDPA then keeps its fastest kernels)."""
     if window is None:

@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 from diffusers.training_utils import EMAModel
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, default_collate
 
 from .core import check_choice, check_float, check_int, check_path, default_device
 
 # %% auto #0
 __all__ = ['TrainConfig', 'lr_multiplier', 'batch_indices', 'step_generator', 'save_checkpoint', 'read_checkpoint',
-           'load_checkpoint', 'TrainResult', 'fit']
+           'load_checkpoint', 'TrainResult', 'world', 'is_main_process', 'fit']
 
 # %% ../nbs/05_training.ipynb #4fa803bc
 @dataclass
@@ -79,10 +81,13 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     return perm[k * batch_size:(k + 1) * batch_size].tolist()
 
 
-def step_generator(seed: int, step: int) -> torch.Generator:
-    "The generator for the randomness of one step (noise levels, noise), a function of `(seed, step)`."
-    seed, step = check_int(seed, "seed", min=0), check_int(step, "step", min=0)
-    return torch.Generator().manual_seed(seed * 1_000_003 + 7919 * step + 1)
+def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
+    """The generator for the randomness of one step (noise levels, noise), a function of `(seed, step)`; rank `r > 0`
+    of a run on several processes gets a stream of its own, a function of `(seed, step, r)`."""
+    seed, step, rank = check_int(seed, "seed", min=0), check_int(step, "step", min=0), check_int(rank, "rank", min=0)
+    if rank == 0:
+        return torch.Generator().manual_seed(seed * 1_000_003 + 7919 * step + 1)
+    return torch.Generator().manual_seed(hash((seed, step, rank)) % 2**62)      # ints hash the same in every run
 
 # %% ../nbs/05_training.ipynb #4663d9b9
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -177,7 +182,8 @@ def read_checkpoint(ckpt_dir: str | os.PathLike) -> tuple[dict, dict]:
     raise ValueError(f"ckpt_dir: no intact checkpoint in {str(ckpt_dir)!r}: {'; '.join(damaged)}")
 
 # %% ../nbs/05_training.ipynb #f3904b1d
-def load_checkpoint(ckpt_dir, model, optimizer, ema) -> dict:
+def load_checkpoint(ckpt_dir: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    ema: "torch.optim.swa_utils.AveragedModel | object | None") -> dict:
     """Restore `model`, `optimizer` and `ema` from the newest intact checkpoint of `ckpt_dir`; return its state.
     Everything is checked before anything is applied: a checkpoint that does not fit changes nothing."""
     tensors, state = read_checkpoint(ckpt_dir)
@@ -229,8 +235,10 @@ def _to_device(batch, device):
 
 
 def _batch(dataset: Dataset, config: TrainConfig, step: int, collate_fn: Callable, device) -> dict:
-    "The batch of `step`: the same items for the same seed and step, on any machine and after any resume."
-    items = [dataset[i] for i in batch_indices(len(dataset), config.batch_size, step, config.seed)]
+    """The batch of `step`: the same items for the same seed and step, on any machine and after any resume; under
+    several processes, this rank's share of it (every N-th item)."""
+    rank, size = world()
+    items = [dataset[i] for i in batch_indices(len(dataset), config.batch_size, step, config.seed)[rank::size]]
     return _to_device(collate_fn(items), device)
 
 # %% ../nbs/05_training.ipynb #29995029
@@ -289,8 +297,9 @@ def _train_step(model, loss_fn, batch, generator, optimizer, params, config, aut
     "One optimiser step on `batch`; a loss that is not finite raises before any weight changes."
     with torch.autocast(**autocast):
         loss = loss_fn(model, batch, generator)
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss_fn: the loss is {loss.item()} at step {step}; the last checkpoint is intact")
+    if _any_rank(not torch.isfinite(loss), loss.device):                 # every rank stops, none waits for the others
+        raise FloatingPointError(f"loss_fn: the loss is {loss.item()} at step {step} (on this process or another); "
+                                 "the last checkpoint is intact")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if config.grad_clip is not None:
@@ -310,6 +319,68 @@ def _optimisers(model, params, config: TrainConfig, ckpt_dir, device):
         sched = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_multiplier(config), last_epoch=start - 1)
     return optimizer, sched, ema, history, start
 
+# %% ../nbs/05_training.ipynb #1884121a
+def world() -> tuple[int, int]:
+    "`(rank, world_size)` of this process: `(0, 1)` unless it runs under `torchrun` (or in a process group)."
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def is_main_process() -> bool:
+    "True in one process of a run: the only one, or rank 0 of several (the one that writes files)."
+    return world()[0] == 0
+
+
+def _join(device: torch.device) -> torch.device:
+    "Under `torchrun`: join the process group (NCCL on CUDA, gloo on the CPU) if not yet in it; this rank's device."
+    rank, size = world()
+    if size == 1:
+        return device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+# %% ../nbs/05_training.ipynb #0d3adee4
+class _Loss(torch.nn.Module):
+    "The whole loss as one module's forward, so that `DistributedDataParallel` sees every use of the weights."
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch, generator):
+        return self.loss_fn(self.model, batch, generator)
+
+
+def _replicated(model: torch.nn.Module, loss_fn: Callable, device: torch.device) -> Callable:
+    "`loss_fn` with its gradients averaged over the ranks, in the `loss_fn(model, batch, generator)` form `fit` calls."
+    ddp = DistributedDataParallel(_Loss(model, loss_fn), device_ids=[device] if device.type == "cuda" else None,
+                                  find_unused_parameters=True)
+    return lambda _, batch, generator: ddp(batch, generator)
+
+
+def _mean_over_ranks(value: float, device: torch.device) -> float:
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.item() / world()[1]
+
+
+def _any_rank(flag: bool, device: torch.device) -> bool:
+    "True on every rank when it is true on any: all ranks stop at the same step."
+    return flag if world()[1] == 1 else _mean_over_ranks(float(flag), device) > 0
+
+
+def _save_on_rank_0(ckpt_dir, model, optimizer, ema, state: dict) -> None:
+    "`save_checkpoint` by rank 0 alone; no rank goes on before it is written."
+    if is_main_process():
+        save_checkpoint(ckpt_dir, model, optimizer, ema, state)
+    if world()[1] > 1:
+        dist.barrier()
+
 # %% ../nbs/05_training.ipynb #b6e9ac18
 def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: TrainConfig, *,
         ckpt_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
@@ -320,32 +391,39 @@ def fit(model: torch.nn.Module, loss_fn: Callable, dataset: Dataset, config: Tra
     Resumes from the latest checkpoint in `ckpt_dir` when there is one. `on_step(step, loss)` runs after every step.
     With `time_limit` (seconds), training stops early, after the first step past that time, and checkpoints there:
     a long run can be spread over sessions (call `fit` again to go on).
-    With `plot`, a live loss curve is drawn in the notebook. Returns a `TrainResult`."""
+    With `plot`, a live loss curve is drawn in the notebook. Under `torchrun`, each process trains on its share of
+    every batch with the gradients averaged over them (see below). Returns a `TrainResult`."""
     from tqdm.auto import tqdm
     params = _trainable(model, loss_fn, config)
     time_limit = None if time_limit is None else check_float(time_limit, "time_limit", min=0, open_min=True)
-    device = torch.device(device) if device is not None else default_device()
+    device = _join(torch.device(device) if device is not None else default_device())
+    rank, size = world()
+    if config.batch_size % size:
+        raise ValueError(f"config: batch_size {config.batch_size} does not split evenly over {size} processes")
     model.to(device).train()
+    step_loss = _replicated(model, loss_fn, device) if size > 1 else loss_fn     # (copies rank 0's weights to all)
     optimizer, sched, ema, history, start = _optimisers(model, params, config, ckpt_dir, device)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    t0, bar = time.time(), tqdm(total=config.steps, initial=start, disable=not progress, leave=False)
-    plotter = _LivePlot() if plot else None
+    t0, bar = time.time(), tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, leave=False)
+    plotter = _LivePlot() if plot and rank == 0 else None
     for step in range(start, config.steps):
         batch = _batch(dataset, config, step, collate_fn, device)
-        torch.manual_seed(config.seed * 1_000_003 + step)               # dropout and the like, per step
-        history.append(_train_step(model, loss_fn, batch, step_generator(config.seed, step), optimizer, params,
-                                   config, autocast, step))
+        torch.manual_seed(config.seed * 1_000_003 + step + 104_729 * rank)   # dropout and the like, per step and rank
+        loss = _train_step(model, step_loss, batch, step_generator(config.seed, step, rank), optimizer, params,
+                           config, autocast, step)
+        history.append(loss if size == 1 else _mean_over_ranks(loss, device))
         sched.step()
         if ema is not None:
             ema.step(params)
         if on_step is not None:
             on_step(step + 1, history[-1])
         _show_progress(step, history, config, bar, plotter)
-        out_of_time = time_limit is not None and time.time() - t0 > time_limit
+        out_of_time = _any_rank(time_limit is not None and time.time() - t0 > time_limit, device)
         if ckpt_dir is not None and ((step + 1) % config.ckpt_every == 0 or step + 1 == config.steps or out_of_time):
-            save_checkpoint(ckpt_dir, model, optimizer, ema, dict(step=step + 1, history=history, config=asdict(config)))
+            _save_on_rank_0(ckpt_dir, model, optimizer, ema, dict(step=step + 1, history=history, config=asdict(config)))
         if out_of_time:
             break
     bar.close()
     model.eval()
     return TrainResult(history=history, ema=ema, seconds=time.time() - t0, resumed_from=start)
+

@@ -10,7 +10,7 @@ import json
 import os
 from functools import partial
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -344,6 +344,7 @@ class PatchClips(Dataset):
 
 
 def collate_patches(items: Sequence[dict]) -> dict:
+    "A batch of patch items: `hr (B, 3, [T,] H, W)`, `low (B, 3, [T,] H/4, W/4)` stacked, and the captions as a list."
     return dict(hr=torch.stack([it["hr"] for it in items]), low=torch.stack([it["low"] for it in items]),
                 caption=[it["caption"] for it in items])
 
@@ -388,7 +389,8 @@ def _check_low(model: Upsampler, low: torch.Tensor, factor: int) -> tuple[int, i
 @torch.no_grad()
 def upsample_clip(model: Upsampler, low: torch.Tensor, captions: Sequence[str] | None = None, *, factor: int = 4,
                   num_steps: int = 4, noise_level: int = 20, generator: torch.Generator | int | None = None,
-                  x_T: torch.Tensor | None = None, shared_noise: float | None = None, callback=None) -> torch.Tensor:
+                  x_T: torch.Tensor | None = None, shared_noise: float | None = None,
+                  callback: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
     """Upsample `low (B, 3, T, h, w)` in [-1, 1] by `factor` in one go: `(B, 3, T, factor h, factor w)` (a latent
     upsampler denoises latents of `1 / model.latent_factor` of that size and decodes them). The low-res
     frames are noised to `noise_level` first (the same noise for every step). The starting noise `x_T` is drawn with
@@ -815,7 +817,7 @@ def warping_error(videos: torch.Tensor, paths: torch.Tensor, *, reduction: str =
 
 # %% ../nbs/14_upsampler.ipynb #4c6c86fe
 @torch.no_grad()
-def noise_level_study(video_ups: Upsampler, vae, items: Sequence[dict], *, levels: Sequence[int] = (0, 20, 100, 250),
+def noise_level_study(video_ups: Upsampler, vae: AutoencoderKL, items: Sequence[dict], *, levels: Sequence[int] = (0, 20, 100, 250),
                       num_steps: int = 4, window: int = 8, seed: int = 0) -> dict:
     """PSNR and flicker against the truth of the video upsampler at each noise-augmentation level of `levels`, given
     two inputs: the clean downsampled clip, and the same clip after the autoencoder `vae` (encoded and decoded, as a

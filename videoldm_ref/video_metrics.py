@@ -109,7 +109,7 @@ def frechet_video_distance(videos_a: torch.Tensor, videos_b: torch.Tensor, *, ne
     return frechet_distance(fn(videos_a, **kwargs), fn(videos_b, **kwargs))
 
 # %% ../nbs/05b_video_distance.ipynb #d7f8cc47
-def bootstrap_distance(feats_a, feats_b, *, n_boot: int = 200, n: int | None = None, seed: int = 0) -> tuple[float, float]:
+def bootstrap_distance(feats_a: torch.Tensor | np.ndarray, feats_b: torch.Tensor | np.ndarray, *, n_boot: int = 200, n: int | None = None, seed: int = 0) -> tuple[float, float]:
     """The Fréchet distance of features `(N_a, D)` and `(N_b, D)` and its bootstrap standard error: the spread of the
     distance over `n_boot` resamplings (with replacement) of each set. With `n`, the error a figure on `n` videos a
     side would have: each resampling draws `n` rows (the m-out-of-n bootstrap), and the value is their mean."""
@@ -122,7 +122,7 @@ def bootstrap_distance(feats_a, feats_b, *, n_boot: int = 200, n: int | None = N
     return value, float(np.std(draws, ddof=1))
 
 # %% ../nbs/05b_video_distance.ipynb #d591e6da
-def compare_distances(reference, candidates: dict, *, paired: bool = False, n_boot: int = 200,
+def compare_distances(reference: torch.Tensor, candidates: dict, *, paired: bool = False, n_boot: int = 200,
                       seed: int = 0) -> dict[str, dict[str, tuple[float, float]]]:
     """Fréchet distance of each set of features in `candidates` (`{name: (N_i, D)}`) to `reference (N, D)`, and its
     gap to the first candidate's, each as `(value, bootstrap standard error)`. Each resampling draws the reference

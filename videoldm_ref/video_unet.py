@@ -269,7 +269,7 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
         return rearrange(out, "(b t) c h w -> b c t h w", b=b)
 
 # %% ../nbs/09_video_unet.ipynb #033267d8
-def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep, context: torch.Tensor,
+def per_frame(unet: UNet2DConditionModel, sample: torch.Tensor, timestep: torch.Tensor | int | float, context: torch.Tensor,
               class_labels: torch.Tensor | None = None) -> torch.Tensor:
     "Run an image `unet` on every frame of `sample` `(B, C, T, H, W)`: the reference a `VideoUNet` is checked against."
     check_type(unet, "unet", UNet2DConditionModel)
