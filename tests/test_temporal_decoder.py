@@ -191,7 +191,5 @@ def test_train_on_given_clips_saves_a_loadable_decoder(tmp_path):
     assert len(result.history) == 2 and torch.isfinite(torch.tensor(result.history)).all()
     assert decoder.out_temporal.weight.abs().max() > 0                      # the zero-initialised conv has moved
     z = torch.randn(1, vae.config.latent_channels, 4, 8, 8)
-    loaded = load_temporal_decoder(tmp_path / "dec")                        # stored in fp16, loaded as float32
-    assert all(torch.equal(loaded.state_dict()[k], v.half().float()) for k, v in decoder.state_dict().items())
     with torch.no_grad():
-        assert (loaded(z) - decoder(z)).abs().max() < 1e-2
+        assert torch.equal(load_temporal_decoder(tmp_path / "dec")(z), decoder(z))

@@ -194,7 +194,7 @@ def latent_scaling_factor(vae: AutoencoderKL, frames: torch.Tensor) -> float:
 def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None = None, name: str = "demo",
                       ckpt_dir: str | os.PathLike | None = None, progress: bool = True):
     """Train the `name` autoencoder on `autoencoder_frames("train")`, set its latent scaling factor, and save it
-    (diffusers layout, weights in fp16) to `out_dir`. Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
+    (diffusers layout) to `out_dir`. Resumes from `ckpt_dir`. Returns `(vae, TrainResult)`."""
     check_type(config, "config", (TrainConfig, type(None)))
     config = config or TrainConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=None, ckpt_every=250)
     seed_everything(config.seed)
@@ -203,7 +203,7 @@ def train_autoencoder(out_dir: str | os.PathLike, *, config: TrainConfig | None 
     result = fit(vae, autoencoder_loss(), data, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
     frames = torch.stack([data[i]["image"] for i in range(0, len(data), max(1, len(data) // 256))])
     vae.register_to_config(scaling_factor=latent_scaling_factor(vae.eval(), frames))
-    save_pretrained_atomic(vae, out_dir, dtype=torch.float16)
+    save_pretrained_atomic(vae, out_dir)
     return vae, result
 
 # %% ../nbs/06_autoencoder.ipynb #79fb1958

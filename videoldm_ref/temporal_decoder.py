@@ -273,7 +273,7 @@ def train_temporal_decoder(out_dir: str | os.PathLike, *, vae: AutoencoderKL | N
     gan = DecoderGAN(TemporalDecoder.from_autoencoder(vae), VideoDiscriminator(channels=16),
                      VideoDiscriminator(channels=16, time_kernel=1) if image_discriminator else None)
     result = fit(gan, loss, data, config, ckpt_dir=ckpt_dir, device="cpu", progress=progress)
-    save_pretrained_atomic(gan.decoder, out_dir, dtype=torch.float16)
+    save_pretrained_atomic(gan.decoder, out_dir)
     return gan.decoder.eval(), result
 
 
