@@ -5,6 +5,7 @@
 # %% ../nbs/05_training.ipynb #10020107
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -342,7 +343,15 @@ def _join(device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        atexit.register(_leave)
     return device
+
+
+def _leave() -> None:
+    "At exit: wait for every rank, then close the group (a rank that left alone can abort the others' gloo threads)."
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 # %% ../nbs/05_training.ipynb #0d3adee4
 class _Loss(torch.nn.Module):
