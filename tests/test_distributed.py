@@ -58,24 +58,30 @@ def result(tmp_path, name: str, rank: int = 0):
             json.loads((tmp_path / name / f"rank{rank}.json").read_text()))
 
 
-def test_two_processes_take_the_steps_of_one_and_resume_where_they_stopped(tmp_path):
-    "One test, so that the four launches (about 12 s each) run once under pytest-xdist."
-    for name, procs in (("one", 1), ("two", 2)):
-        done = run(tmp_path, name, procs)
-        assert done.returncode == 0, done.stderr[-4000:]
-    (w1, r1), (w2, r2), (w2b, r2b) = result(tmp_path, "one"), result(tmp_path, "two"), result(tmp_path, "two", 1)
-    assert r1["size"] == 1 and r2["size"] == 2
+def one_process(tmp_path, monkeypatch):
+    "The job in this process, without torchrun: the reference that two processes must match."
+    import runpy
+    (tmp_path / "job.py").write_text(JOB)
+    (tmp_path / "one").mkdir()
+    monkeypatch.setattr(sys, "argv", ["job.py", str(tmp_path / "one"), str(tmp_path / "ckpt-one"), "0"])
+    runpy.run_path(str(tmp_path / "job.py"), run_name="__main__")
+    return result(tmp_path, "one")
+
+
+def test_two_processes_interrupted_resume_and_take_the_steps_of_one(tmp_path, monkeypatch):
+    """Two launches of two processes (about 12 s each; one test, so that they run once under pytest-xdist): a run cut
+    at step 25, then the same command again, which goes on from the checkpoint of step 20 and ends where one process
+    taking the whole global batch ends."""
+    w1, r1 = one_process(tmp_path, monkeypatch)
+    assert r1["size"] == 1 and len(r1["history"]) == 30
+    assert run(tmp_path, "cut", 2, crash_at=25).returncode != 0                     # both ranks stop at step 25
+    assert json.loads((tmp_path / "ckpt-cut" / "latest.json").read_text())["checkpoint"] == "step-0000020"
+    again = run(tmp_path, "cut", 2)
+    assert again.returncode == 0, again.stderr[-4000:]
+    (w2, r2), (w2b, r2b) = result(tmp_path, "cut"), result(tmp_path, "cut", 1)
+    assert r2["size"] == 2 and r2["resumed_from"] == 20
     assert all(torch.equal(w2[k], w2b[k]) for k in w2) and r2["history"] == r2b["history"]   # the ranks agree
     gap = max((w1[k] - w2[k]).abs().max().item() for k in w1)
     assert gap < 1e-5, gap                              # the same steps, up to the order of the float sums
-    assert max(abs(a - b) for a, b in zip(r1["history"], r2["history"])) < 1e-5
-    assert sorted(p.name for p in (tmp_path / "ckpt-two").iterdir()) == ["latest.json", "step-0000020", "step-0000030"]
-
-    # interrupted at step 25 (both ranks), then run again: it goes on from the checkpoint of step 20
-    assert run(tmp_path, "cut", 2, crash_at=25, ckpt="ckpt-cut").returncode != 0     # both ranks stop at step 25
-    assert json.loads((tmp_path / "ckpt-cut" / "latest.json").read_text())["checkpoint"] == "step-0000020"
-    again = run(tmp_path, "cut", 2, ckpt="ckpt-cut")
-    assert again.returncode == 0, again.stderr[-4000:]
-    (w, r), (wc, rc) = result(tmp_path, "two"), result(tmp_path, "cut")
-    assert rc["resumed_from"] == 20 and rc["history"] == r["history"]
-    assert all(torch.equal(w[k], wc[k]) for k in w)
+    assert len(r2["history"]) == 30 and max(abs(a - b) for a, b in zip(r1["history"], r2["history"])) < 1e-5
+    assert sorted(p.name for p in (tmp_path / "ckpt-cut").iterdir()) == ["latest.json", "step-0000020", "step-0000030"]

@@ -9,9 +9,9 @@ from videoldm_ref.image_ldm import ImageLDM
 from videoldm_ref.image_ldm import DEMO_DIFFUSION
 from videoldm_ref.data import data_samples_dir
 from videoldm_ref.keyframes import (KEYFRAME_TEMPORAL, LatentClips, VideoLDM, keyframe_clips, keyframe_metrics,
-                                    load_keyframes, sample_video, train_keyframes, video_ldm_loss)
+                                    sample_video, train_keyframes, video_ldm_loss)
 from videoldm_ref.train import TrainConfig
-from videoldm_ref.metrics import MOTION_CHECKS, motion_check, temporal_consistency
+from videoldm_ref.metrics import MOTION_CHECKS
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +115,9 @@ def test_keyframe_metrics_reports_rates_with_errors():
         keyframe_metrics(video, build_vae("tiny"), n=1)
 
 
-def test_shipped_keyframe_model_follows_its_caption():
-    """make demo's caption and seed passes the motion yardstick (one object of the caption's colour and shape in
-    every frame, moving the caption's way step by step, over a steady background), far steadier than the image LDM
-    frame by frame from the same noise; and from that same noise, the opposite direction word turns it round."""
-    ldm, vae = load_keyframes(), load_autoencoder()
-    right, left = "a red circle moving right", "a red circle moving left"
-    after = sample_video(ldm, vae, [right], generator=0)
-    before = sample_video(ldm, vae, [right], generator=0, image_only=True)
-    assert motion_check(after[0], right).passed
-    assert temporal_consistency(after) < 0.5 * temporal_consistency(before)
-    turned = sample_video(ldm, vae, [left], generator=0)
-    assert motion_check(turned[0], left).passed and not motion_check(turned[0], right).direction
+# The shipped keyframe model following its caption (the motion yardstick passes, far steadier than the image LDM
+# from the same noise, the opposite direction word turns it round) is asserted in 10_keyframes, "Before and after"
+# and "Change one word, keep the noise", which nbdev_test runs.
 
 
 def test_start_from_saved_layers_switches_only_the_frame_positions(tiny, tmp_path):

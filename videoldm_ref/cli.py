@@ -25,6 +25,7 @@ import videoldm_ref
 from .core import check_choice, check_float, check_int, check_path
 from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_dir, load_sample_clip
 from .media import VideoWriter, read_video, tile_videos
+from .stack import INTERPOLATION_STEPS, UPSAMPLER_STEPS
 
 # %% auto #0
 __all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'DRIVE_FPS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'USES', 'render_samples',
@@ -164,7 +165,8 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
 INTERPOLATE_METHODS = ("model", "blend", "motion-blend")                  # `videoldm-ref interpolate --method`
 
 def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                     seed: int = 0, steps: int = 50, max_frames: int | None = None, method: str = "model") -> Path:
+                     seed: int = 0, steps: int = INTERPOLATION_STEPS, max_frames: int | None = None,
+                     method: str = "model") -> Path:
     """The video `src` (its first `max_frames` frames) at x4 its frame rate: `(T - 1) 4 + 1` frames. `method='model'`:
     fitted to the models' size, by the stack's interpolation model; with no model (`caption`, `seed` and `steps`
     unused), at its own size, read whole and blended 8 frame pairs at a time: `'blend'`, each pair cross-faded
@@ -187,7 +189,7 @@ def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = Non
 
 # %% ../nbs/90_cli.ipynb #9401982c
 def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                  seed: int = 0, steps: int = 4, max_frames: int | None = None,
+                  seed: int = 0, steps: int = UPSAMPLER_STEPS, max_frames: int | None = None,
                   shared_noise: float | None = None) -> Path:
     """The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window.
     `shared_noise`: the fraction of the starting noise common to all frames (default: the pipeline's, one noise for
@@ -531,11 +533,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, help="frame width in pixels (default: the models' own)")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
         "--frames", type=int, required=True, help="how many frames to add")
-    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", 50).add_argument(
+    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", INTERPOLATION_STEPS).add_argument(
         "--method", choices=INTERPOLATE_METHODS, default="model", help="model: the interpolation model, 64x64; "
         "blend, motion-blend: no model, at the video's own size, the frames cross-faded or blended along their motion "
         "(default: %(default)s)")
-    _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", 4).add_argument(
+    _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", UPSAMPLER_STEPS).add_argument(
         "--shared-noise", type=float, help="the fraction of the noise common to all frames: 1 (the default) flickers "
         "least on real videos, 0.8 is what the upsampler was trained with")
     _drive_command(sub)

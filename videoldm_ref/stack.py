@@ -39,9 +39,10 @@ from .upsampler import (UPSAMPLER_UNETS, Upsampler, _image_copy, load_upsampler,
 from .video_unet import VIDEO_UNET_CONFIGS, VideoUNet, _is_temporal, save_temporal
 
 # %% auto #0
-__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'UPSAMPLE_SHARED_NOISE', 'PAPER_STACK',
-           'VideoLDMPipelineOutput', 'decode_chunks', 'fit_frames', 'VideoLDMPipeline', 'stack_networks',
-           'stack_parameters', 'stage_step_costs', 'demo_report', 'demo_track_figure']
+__all__ = ['FOLDERS', 'MODEL_INDEX', 'KEYFRAME_FPS', 'DECODE_CHUNK', 'UPSAMPLE_WINDOW', 'UPSAMPLE_SHARED_NOISE',
+           'INTERPOLATION_STEPS', 'UPSAMPLER_STEPS', 'PAPER_STACK', 'VideoLDMPipelineOutput', 'decode_chunks',
+           'fit_frames', 'VideoLDMPipeline', 'stack_networks', 'stack_parameters', 'stage_step_costs', 'demo_report',
+           'demo_track_figure']
 
 # %% ../nbs/15_stack.ipynb #eb28fca7
 FOLDERS = ("autoencoder", "temporal_decoder", "image_ldm", "keyframes", "prediction", "interpolation", "upsampler")
@@ -50,6 +51,8 @@ KEYFRAME_FPS = 1.875                     # the paper's keyframes: 4x and 4x agai
 DECODE_CHUNK = 16                        # latent frames the temporal decoder takes at a time
 UPSAMPLE_WINDOW = 8                      # frames per upsampler window (LaVie, Upscale-A-Video)
 UPSAMPLE_SHARED_NOISE = 1.0              # one noise for every frame: flickers least on real clips (`14`'s table)
+INTERPOLATION_STEPS = 20                 # DDIM steps of the interpolation model (10 run, below its start at 500)
+UPSAMPLER_STEPS = 1                      # DDIM steps of the upsampler ("Fewer steps" measures both)
 
 # %% ../nbs/15_stack.ipynb #d1369ea0
 @dataclass
@@ -295,8 +298,8 @@ class _StackSampling(_StackRun):
                  num_keyframes: int = 8, interpolation_passes: int = 2, num_frames: int | None = None,
                  upsample: bool | None = None, height: int | None = None, width: int | None = None,
                  generator: torch.Generator | int | None = None, keyframe_steps: int = 20,
-                 interpolation_steps: int = 50, upsampler_steps: int = 4, guidance_scale: float = 3.0,
-                 context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2,
+                 interpolation_steps: int = INTERPOLATION_STEPS, upsampler_steps: int = UPSAMPLER_STEPS,
+                 guidance_scale: float = 3.0, context_scale: float = 2.0, noise_level: int = 20, overlap: int = 2,
                  upsampler_shared_noise: float | None = UPSAMPLE_SHARED_NOISE, output_type: str = "pt",
                  out: str | os.PathLike | None = None, progress: bool = True) -> "VideoLDMPipelineOutput":
         """Generate one video per prompt: `num_keyframes` keyframes, `interpolation_passes` times x4 frame rate
@@ -392,8 +395,8 @@ class _StackGivenVideo:
 class _StackOwnVideo(_StackGivenVideo):
     "One stage applied to a given video, generated or a person's own (a mixin of `VideoLDMPipeline`)."
 
-    def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1, steps: int = 50,
-                          guidance_scale: float | None = None, context_scale: float = 2.0,
+    def interpolate_video(self, video: torch.Tensor, prompt: str = "", *, passes: int = 1,
+                          steps: int = INTERPOLATION_STEPS, guidance_scale: float | None = None, context_scale: float = 2.0,
                           generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
         """x4 frame rate, `passes` times: the frames of `video (3, T, H, W)` (the models' size) are the keyframes,
         three new frames go between each pair per pass. Yields decoded frames `(3, n, H, W)` chunk by chunk,
@@ -404,7 +407,7 @@ class _StackOwnVideo(_StackGivenVideo):
             z = self.interpolated(z, [prompt], passes, generator=make_generator(generator), **sampling)
         return _stream(decode_chunks(self.temporal_decoder, z))
 
-    def upsample(self, video: torch.Tensor, prompt: str = "", *, steps: int = 4, noise_level: int = 20,
+    def upsample(self, video: torch.Tensor, prompt: str = "", *, steps: int = UPSAMPLER_STEPS, noise_level: int = 20,
                  overlap: int = 2, shared_noise: float | None = UPSAMPLE_SHARED_NOISE,
                  generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
         """x4 size: `video (3, T, h, w)` in [-1, 1], any length and any size the upsampler takes, upsampled in windows
