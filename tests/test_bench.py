@@ -16,11 +16,8 @@ def test_the_unet_rows_compare_three_models_timed_in_one_run():
         unet_rows((4,), repeats=0)
 
 
-def test_the_stage_rows_time_each_stage_per_frame_in_a_process_of_its_own():
-    (row,) = stage_rows((9,), upsample=False)
-    stages = {k for k in row if k.endswith("_s_per_frame")}
-    assert {"keyframes_s_per_frame", "decoder_s_per_frame"} <= stages and row["peak_mib"] > 100
-    assert "upsampler_s_per_frame" not in stages or row["upsampler_s_per_frame"] == 0
+def test_the_stage_rows_refuse_a_video_of_one_frame():
+    "Their run itself (a child process timing each stage of the shipped stack) is 89_bench's cell, which nbdev_test runs."
     with pytest.raises(ValueError, match="lengths"):
         stage_rows((1,))
 

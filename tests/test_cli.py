@@ -408,3 +408,13 @@ def test_every_video_has_a_sidecar_with_its_settings_and_model_fingerprints(tmp_
     first = fingerprint(tmp_path / "copy")
     (tmp_path / "copy" / "w.safetensors").write_bytes(b"abd")
     assert fingerprint(tmp_path / "copy") != first and len(first) == 16
+
+
+def test_the_file_commands_show_a_progress_bar_of_the_frames_written_that_can_be_switched_off(tmp_path, capsys):
+    from videoldm_ref.cli import _write
+    chunks = lambda: (torch.zeros(3, 2, 16, 16) for _ in range(3))
+    assert _write(chunks(), tmp_path / "a.mp4", 30, total=6) == 6
+    err = capsys.readouterr().err
+    assert "a.mp4" in err and "0/6" in err and "frame" in err                  # text on stderr, as in a terminal
+    assert _write(chunks(), tmp_path / "b.mp4", 30, total=6, progress=False) == 6
+    assert capsys.readouterr().err == ""

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import torch
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as text_bar
 
 import videoldm_ref
 from .core import check_choice, check_float, check_int, check_path
@@ -139,11 +140,14 @@ def _read_input(src: str | os.PathLike, max_frames: int | None, size: int | None
         raise type(e)(f"IN: {str(e).removeprefix('path: ')}") from None
 
 
-def _write(chunks, path: Path, fps: float) -> int:
-    "Write the chunks `(3, n, H, W)` to the mp4 `path` as they come (`.partial.mp4` until the last); the frame count."
-    with VideoWriter(path, fps) as writer:
+def _write(chunks, path: Path, fps: float, total: int | None = None, progress: bool = True) -> int:
+    """Write the chunks `(3, n, H, W)` to the mp4 `path` as they come (`.partial.mp4` until the last), a progress bar
+    of the `total` frames on stderr, as text (a terminal's; `progress=False`: none); the frame count."""
+    with VideoWriter(path, fps) as writer, text_bar(total=total, desc=path.name, unit="frame", leave=False,
+                                                   disable=not progress) as bar:
         for chunk in chunks:
             writer.write(chunk)
+            bar.update(chunk.shape[1])
     return writer.frames
 
 
@@ -158,7 +162,8 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
     frames, path = check_int(frames, "frames", min=1), _stem_out(src, out, "extended")
     pipe = _pipeline()
     video, fps = _read_input(src, max_frames, pipe.frame_size)
-    _write(itertools.chain([video], pipe.extend(video, frames, caption, steps=steps, generator=seed)), path, fps)
+    _write(itertools.chain([video], pipe.extend(video, frames, caption, steps=steps, generator=seed)), path, fps,
+           video.shape[1] + frames)
     return path
 
 
@@ -177,14 +182,15 @@ def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = Non
     if method == "model":
         pipe = _pipeline()
         video, fps = _read_input(src, max_frames, pipe.frame_size)
-        _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps)
+        _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps,
+               (video.shape[1] - 1) * 4 + 1)
         return path
     video, fps = _read_input(src, max_frames)
     if video.shape[1] < 2:
         raise ValueError(f"IN: expected at least 2 frames, got {video.shape[1]}")
     blend = partial(motion_blend, every=4) if method == "motion-blend" else partial(blend_keyframes, every=4)
     chunks = (blend(video[None, :, s:s + 9])[0, :, min(s, 1):] for s in range(0, video.shape[1] - 1, 8))
-    _write(chunks, path, 4 * fps)
+    _write(chunks, path, 4 * fps, (video.shape[1] - 1) * 4 + 1)
     return path
 
 # %% ../nbs/90_cli.ipynb #9401982c
@@ -198,7 +204,7 @@ def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, 
     path = _stem_out(src, out, "upsampled")
     pipe = _pipeline()
     video, fps = _read_input(src, max_frames)
-    _write(pipe.upsample(video, caption, steps=steps, generator=seed, **more), path, fps)
+    _write(pipe.upsample(video, caption, steps=steps, generator=seed, **more), path, fps, video.shape[1])
     return path
 
 # %% ../nbs/90_cli.ipynb #692eb5dd
@@ -224,9 +230,10 @@ def drive_file(boxes: str | os.PathLike | None = None, out: str | os.PathLike | 
     else:
         layout = read_layout(boxes, labels)
     path = _mp4_out(out, f"drive_{layout['time']}_{layout['traffic']}.mp4")
-    chunks = drive(DrivingModels.from_pretrained(models), layout, frames=max(1, round(seconds * DRIVE_FPS)),
-                   rollouts=rollouts, generator=seed, num_steps=steps)
-    _write((torch.cat(list(chunk), dim=2) for chunk in chunks), path, DRIVE_FPS)
+    frames = max(1, round(seconds * DRIVE_FPS))
+    chunks = drive(DrivingModels.from_pretrained(models), layout, frames=frames, rollouts=rollouts, generator=seed,
+                   num_steps=steps)
+    _write((torch.cat(list(chunk), dim=2) for chunk in chunks), path, DRIVE_FPS, frames)
     return path
 
 # %% ../nbs/90_cli.ipynb #6b1c1805
