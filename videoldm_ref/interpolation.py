@@ -33,14 +33,15 @@ from .keyframes import LatentClips, _collate
 from .train import TrainConfig, fit
 
 # %% auto #0
-__all__ = ['BLENDS', 'INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'SHIPPED_INTERPOLATION',
-           'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START', 'RESIDUAL_SAMPLING',
-           'RESIDUAL_TRAINING', 'MOTION_TRAINING', 'interpolation_masks', 'interpolation_windows', 'is_residual',
-           'blend_latents', 'model_blend', 'interpolate', 'interpolate_to_file', 'interpolation_clips',
-           'interpolation_trains', 'interpolation_model', 'save_interpolation', 'load_interpolation', 'slow_clips',
-           'train_interpolation', 'blend_keyframes', 'repeat_keyframes', 'interpolation_scores', 'heldout_parts',
-           'interpolation_metrics', 'interpolate_passes', 'long_heldout', 'two_pass_metrics', 'residual_x0',
-           'residual_guided', 'residual_loss', 'optical_flow', 'warp', 'motion_blend', 'motion_blend_latents']
+__all__ = ['BLENDS', 'INTERPOLATION_TRAINING', 'INTERPOLATION_WEIGHTS', 'INTERPOLATION_CONFIG', 'PAPER_COMMIT',
+           'SHIPPED_INTERPOLATION', 'SLOW_SPEED', 'INTERPOLATION_SLOW_TRAINING', 'LONG_SPEED', 'RESIDUAL_START',
+           'RESIDUAL_SAMPLING', 'RESIDUAL_TRAINING', 'MOTION_TRAINING', 'interpolation_masks', 'interpolation_windows',
+           'is_residual', 'blend_latents', 'model_blend', 'interpolate', 'interpolate_to_file', 'interpolation_clips',
+           'interpolation_trains', 'interpolation_model', 'save_interpolation', 'paper_interpolation_dir',
+           'load_interpolation', 'slow_clips', 'train_interpolation', 'blend_keyframes', 'repeat_keyframes',
+           'interpolation_scores', 'heldout_parts', 'interpolation_metrics', 'interpolate_passes', 'long_heldout',
+           'two_pass_metrics', 'residual_x0', 'residual_guided', 'residual_loss', 'optical_flow', 'warp',
+           'motion_blend', 'motion_blend_latents']
 
 # %% ../nbs/13_interpolation.ipynb #73ae2d2f
 def interpolation_masks(every: int = 4, p_none: float = 0.1) -> Callable:
@@ -243,16 +244,32 @@ def save_interpolation(ldm: ContextLDM, path: str | os.PathLike, *, dtype: torch
         os.replace(path / f".{name}.tmp", path / name)
     return path
 
+# %% ../nbs/13_interpolation.ipynb #17041142
+PAPER_COMMIT = "410c7ea"                  # the last commit whose data_samples/ held the paper's recipe
+
+
+def paper_interpolation_dir() -> Path:
+    """Where the paper's interpolation recipe is kept: `build/interpolation_paper/` beside `data_samples/`. It is not
+    shipped (the data budget went to the driving models of `17b`): `make interpolation-paper` restores it from commit
+    `PAPER_COMMIT`, `videoldm-ref train interpolation` trains it."""
+    return data_samples_dir().parent / "build" / "interpolation_paper"
+
+
 # %% ../nbs/13_interpolation.ipynb #0871b5d2
-SHIPPED_INTERPOLATION = {"residual": "interpolation", "paper": "interpolation_paper"}   # recipe -> checkpoint folder
+SHIPPED_INTERPOLATION = {"residual": "interpolation"}              # recipe -> its folder in data_samples/checkpoints
 
 
 def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None, *,
                        recipe: str = "residual") -> ContextLDM:
-    """The one at `path`, or a shipped interpolation model (in `data_samples/checkpoints`): `recipe='residual'`, the
-    residual over the motion blend that the stack uses, or `'paper'`, the paper's recipe. On top of `base` (default: the
-    shipped prediction model)."""
-    folder = data_samples_dir() / "checkpoints" / SHIPPED_INTERPOLATION[check_choice(recipe, "recipe", SHIPPED_INTERPOLATION)]
+    """The one at `path`, or by `recipe`: `'residual'`, the residual over the motion blend that the stack uses (shipped in
+    `data_samples/checkpoints`), or `'paper'`, the paper's recipe (`paper_interpolation_dir()`: not shipped). On top of
+    `base` (default: the shipped prediction model)."""
+    paper = check_choice(recipe, "recipe", ("residual", "paper")) == "paper"
+    folder = paper_interpolation_dir() if paper else data_samples_dir() / "checkpoints" / SHIPPED_INTERPOLATION[recipe]
+    if path is None and paper and not (folder / INTERPOLATION_WEIGHTS).is_file():
+        raise FileNotFoundError(f"recipe: the paper's recipe is not shipped and {folder} holds none; `make "
+                                "interpolation-paper` restores it from the repository's history, `videoldm-ref train "
+                                "interpolation` trains it")
     path = check_path(path or folder, "path", is_dir=True)
     if not (path / INTERPOLATION_WEIGHTS).is_file():
         raise FileNotFoundError(f"path: no {INTERPOLATION_WEIGHTS} in {path}: not a folder written by "
