@@ -88,6 +88,17 @@ def _clip_norm(norm: nn.GroupNorm, v: torch.Tensor, frame_norm: bool) -> torch.T
         return norm(v)
     return rearrange(norm(rearrange(v, "b c t h w -> (b t) c h w")), "(b t) c h w -> b c t h w", t=v.shape[2])
 
+
+def _time_conv(conv: nn.Conv3d, v: torch.Tensor) -> torch.Tensor:
+    """`conv` (kernel `(3, k, k)`) of clips `v (B, C, T, H, W)`. With k = 1, the same numbers as a 2D convolution over
+    `(T, H W)` with a `(3, 1)` kernel: on CPU that takes oneDNN's kernel, where Conv3d falls back to a slow one."""
+    if conv.kernel_size[1:] != (1, 1):
+        return conv(v)
+    b, c, t, h, w = v.shape
+    out = F.conv2d(v.reshape(b, c, t, h * w), conv.weight[..., 0], conv.bias, padding=(conv.padding[0], 0))
+    return out.view(b, -1, t, h, w)
+
+
 # %% ../nbs/08_temporal_layers.ipynb #4dbe090d
 class TemporalConvBlock(nn.Module):
     """GroupNorm, SiLU, Conv3d (3, k, k), + timestep embedding, GroupNorm, SiLU, dropout, Conv3d (zero-initialised),
@@ -118,14 +129,14 @@ class TemporalConvBlock(nn.Module):
                 context: torch.Tensor | None = None) -> torch.Tensor:
         b, t = check_frames(x, num_frames)
         v = rearrange(x, "(b t) c h w -> b c t h w", t=t)
-        h = self.conv1(F.silu(_clip_norm(self.norm1, v, self.frame_norm)))
+        h = _time_conv(self.conv1, F.silu(_clip_norm(self.norm1, v, self.frame_norm)))
         if self.temb_proj is not None:
             _check_condition(temb, "temb", (x.shape[0], self.temb_proj.in_features), "one per frame")
             h = h + rearrange(self.temb_proj(F.silu(temb)), "(b t) c -> b c t 1 1", t=t)
         if self.context_proj is not None:
             _check_condition(context, "context", (b, "S", self.context_proj.in_features), "one per video")
             h = h + rearrange(self.context_proj(context.mean(1)), "b c -> b c 1 1 1")
-        h = self.conv2(self.dropout(F.silu(_clip_norm(self.norm2, h, self.frame_norm))))
+        h = _time_conv(self.conv2, self.dropout(F.silu(_clip_norm(self.norm2, h, self.frame_norm))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
 
 # %% ../nbs/08_temporal_layers.ipynb #41e139fb
