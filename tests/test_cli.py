@@ -306,6 +306,12 @@ def test_interpolation_training_keeps_the_paper_s_model_beside_the_motion_residu
     assert seen == ["all", "slow", "residual", "motion"]
     assert (tmp_path / "interpolation_paper" / "made_by").read_text() == "slow"
     assert (tmp_path / "interpolation" / "made_by").read_text() == "motion"
+    # into the shipped folder (a stand-in data_samples/ here): the paper's model goes to build/, it is not shipped
+    monkeypatch.setenv("VIDEOLDM_DATA_SAMPLES", str(tmp_path / "ds" / "data_samples"))
+    shipped = tmp_path / "ds" / "data_samples" / "checkpoints" / "interpolation"
+    _train_interpolation(shipped, tmp_path / "ckpt2")
+    assert (tmp_path / "ds" / "build" / "interpolation_paper" / "made_by").read_text() == "slow"
+    assert not (shipped.parent / "interpolation_paper").exists() and (shipped / "made_by").read_text() == "motion"
 
 
 def test_train_device_and_minutes_are_checked_before_any_training(tmp_path, capsys):
