@@ -179,6 +179,17 @@ def test_own_video_commands_on_a_sample_clip(tmp_path, capsys, monkeypatch):
     assert main(["upsample", clip, "--max-frames", "1", "--steps", "1"]) == 0   # the default output
     assert capsys.readouterr().out.strip() == "outputs/bikes_64x128_upsampled.mp4"
     assert (tmp_path / "outputs" / "bikes_64x128_upsampled.mp4").is_file()
+    settings = json.loads((tmp_path / "outputs" / "bikes_64x128_upsampled.mp4.json").read_text())
+    assert settings["settings"]["steps"] == 1                             # given
+    assert main(["upsample", clip, "--max-frames", "1", "--out", "u.mp4"]) == 0  # the stack's default, recorded
+    from videoldm_ref.stack import UPSAMPLER_STEPS
+    assert json.loads((tmp_path / "u.mp4.json").read_text())["settings"]["steps"] == UPSAMPLER_STEPS
+
+
+def test_the_command_line_starts_without_importing_the_stack():
+    code = "import sys, videoldm_ref.cli; print(sorted(m for m in ('videoldm_ref.stack', 'diffusers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"                                            # both take seconds to import
 
 
 def test_an_interrupted_command_leaves_no_file_that_looks_complete(tmp_path, capsys, monkeypatch):

@@ -215,7 +215,8 @@ def test_heldout_starts_pass_the_yardstick_and_rollout_metrics_runs(tiny_ldm):
     from videoldm_ref.metrics import motion_check
     starts = heldout_starts(6, 20, size=32)
     assert all(motion_check(it["video"], it["caption"]).passed for it in starts)
-    m = rollout_metrics(tiny_ldm, build_vae("tiny"), n=2, windows=2, window=6, given=2, size=16, num_steps=1)
+    m = rollout_metrics(tiny_ldm, build_vae("tiny"), n=2, windows=2, window=6, given=2, size=16, num_steps=1,
+                        progress=False)
     assert m["videos"].shape == (2, 3, 10, 16, 16) and set(m) >= {"pass", "one_object", "direction", "join"}
     with pytest.raises(ValueError, match="frames"):
         heldout_starts(2, 400)
@@ -258,6 +259,16 @@ def test_an_interrupted_rollout_keeps_the_frames_already_written(tiny_ldm, tmp_p
                               num_steps=1, generator=0, path=tmp_path / "roll.mp4")
     kept, _ = read_video(tmp_path / "roll.partial.mp4")
     assert kept.shape[1] == 6 + 4 and not (tmp_path / "roll.mp4").exists()     # two windows: 6 frames, then 4 new
+
+
+def test_a_rollout_s_progress_bar_counts_its_frames_and_can_be_switched_off(tiny_ldm, capsys):
+    from videoldm_ref.context import rollout_stats
+    kw = dict(frames=10, window=6, given=2, num_steps=1, generator=0)
+    stats = rollout_stats(tiny_ldm, build_vae("tiny"), "a red circle moving right", **kw)
+    err = capsys.readouterr().err
+    assert len(stats["mean"]) == 10 and "rollout: 100%" in err and "10/10" in err
+    rollout_stats(tiny_ldm, build_vae("tiny"), "a red circle moving right", progress=False, **kw)
+    assert capsys.readouterr().err == ""
 
 
 def test_shipped_prediction_model_continues_the_given_frames():

@@ -122,11 +122,15 @@ def test_baselines_refuse_bad_input_by_name(call, match):
         call()
 
 
-def test_interpolation_metrics_scores_each_part(tiny):
+def test_interpolation_metrics_scores_each_part_with_a_progress_bar_that_can_be_switched_off(tiny, capsys):
     from videoldm_ref.context import BouncingShapes
     parts = {"a": BouncingShapes(3, frames=9, size=16), "b": BouncingShapes(2, frames=5, size=16, seed=1)}
     scores = interpolation_metrics(tiny, build_vae("tiny"), parts, batch=2, num_steps=1)
     assert list(scores) == ["a", "b"] and all(0 < s["moving"] < 1 and s["flicker"] > 0 for s in scores.values())
+    err = capsys.readouterr().err                                         # the bar, 5 clips in all
+    assert "interpolation: 100%" in err and "5/5" in err
+    interpolation_metrics(tiny, build_vae("tiny"), parts, batch=2, num_steps=1, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 def test_interpolation_holds_nothing_it_has_handed_on(tiny):

@@ -26,12 +26,11 @@ import videoldm_ref
 from .core import check_choice, check_float, check_int, check_path
 from .data import CameraMotion, MovingShapes, build_data_samples, data_samples_dir, load_sample_clip
 from .media import VideoWriter, read_video, tile_videos
-from .stack import INTERPOLATION_STEPS, UPSAMPLER_STEPS
 
 # %% auto #0
-__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'DRIVE_FPS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'USES', 'render_samples',
-           'sample', 'demo', 'motion_report', 'extend_file', 'interpolate_file', 'upsample_file', 'drive_file',
-           'fingerprint', 'write_settings', 'main']
+__all__ = ['DEMO_CAPTION', 'INTERPOLATE_METHODS', 'STACK_STEPS', 'DRIVE_FPS', 'TRAINERS', 'NOT_SHIPPED', 'EXAMPLES', 'USES',
+           'render_samples', 'sample', 'demo', 'motion_report', 'extend_file', 'interpolate_file', 'upsample_file',
+           'drive_file', 'fingerprint', 'write_settings', 'main']
 
 # %% ../nbs/90_cli.ipynb #09e7422b
 def render_samples(*, frames: int = 24, seed: int = 0) -> tuple[torch.Tensor, float]:
@@ -170,20 +169,21 @@ def extend_file(src: str | os.PathLike, frames: int, out: str | os.PathLike | No
 INTERPOLATE_METHODS = ("model", "blend", "motion-blend")                  # `videoldm-ref interpolate --method`
 
 def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                     seed: int = 0, steps: int = INTERPOLATION_STEPS, max_frames: int | None = None,
+                     seed: int = 0, steps: int | None = None, max_frames: int | None = None,
                      method: str = "model") -> Path:
     """The video `src` (its first `max_frames` frames) at x4 its frame rate: `(T - 1) 4 + 1` frames. `method='model'`:
-    fitted to the models' size, by the stack's interpolation model; with no model (`caption`, `seed` and `steps`
-    unused), at its own size, read whole and blended 8 frame pairs at a time: `'blend'`, each pair cross-faded
-    (`blend_keyframes`), `'motion-blend'`, blended along their optical flow (`motion_blend`; both of `13`)."""
+    fitted to the models' size, by the stack's interpolation model (`steps` default: the stack's
+    `INTERPOLATION_STEPS`); with no model (`caption`, `seed` and `steps` unused), at its own size, read whole and
+    blended 8 frame pairs at a time: `'blend'`, each pair cross-faded (`blend_keyframes`), `'motion-blend'`, blended
+    along their optical flow (`motion_blend`; both of `13`)."""
     from videoldm_ref.interpolation import blend_keyframes, motion_blend
     check_choice(method, "method", INTERPOLATE_METHODS)
     path = _stem_out(src, out, "interpolated")
     if method == "model":
         pipe = _pipeline()
         video, fps = _read_input(src, max_frames, pipe.frame_size)
-        _write(pipe.interpolate_video(video, caption, steps=steps, generator=seed), path, 4 * fps,
-               (video.shape[1] - 1) * 4 + 1)
+        frames = pipe.interpolate_video(video, caption, steps=_stack_steps("interpolate", steps), generator=seed)
+        _write(frames, path, 4 * fps, (video.shape[1] - 1) * 4 + 1)
         return path
     video, fps = _read_input(src, max_frames)
     if video.shape[1] < 2:
@@ -193,18 +193,32 @@ def interpolate_file(src: str | os.PathLike, out: str | os.PathLike | None = Non
     _write(chunks, path, 4 * fps, (video.shape[1] - 1) * 4 + 1)
     return path
 
+# %% ../nbs/90_cli.ipynb #0b558c08
+STACK_STEPS = {"interpolate": "INTERPOLATION_STEPS", "upsample": "UPSAMPLER_STEPS"}   # --steps: the stack's default
+
+
+def _stack_steps(command: str, steps: int | None) -> int:
+    "`steps`, or if None the stack's default for `command` (imported only then: the stack takes seconds to import)."
+    if steps is not None:
+        return steps
+    import videoldm_ref.stack
+    return getattr(videoldm_ref.stack, STACK_STEPS[command])
+
+
 # %% ../nbs/90_cli.ipynb #9401982c
 def upsample_file(src: str | os.PathLike, out: str | os.PathLike | None = None, *, caption: str = "",
-                  seed: int = 0, steps: int = UPSAMPLER_STEPS, max_frames: int | None = None,
+                  seed: int = 0, steps: int | None = None, max_frames: int | None = None,
                   shared_noise: float | None = None) -> Path:
-    """The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window.
+    """The video `src` (its first `max_frames` frames) at x4 its frame size, by the video upsampler, window by window
+    (`steps` default: the stack's `UPSAMPLER_STEPS`).
     `shared_noise`: the fraction of the starting noise common to all frames (default: the pipeline's, one noise for
     every frame; 0.8 is how the upsampler was trained)."""
     more = {} if shared_noise is None else dict(shared_noise=check_float(shared_noise, "shared_noise", min=0, max=1))
     path = _stem_out(src, out, "upsampled")
     pipe = _pipeline()
     video, fps = _read_input(src, max_frames)
-    _write(pipe.upsample(video, caption, steps=steps, generator=seed, **more), path, fps, video.shape[1])
+    frames = pipe.upsample(video, caption, steps=_stack_steps("upsample", steps), generator=seed, **more)
+    _write(frames, path, fps, video.shape[1])
     return path
 
 # %% ../nbs/90_cli.ipynb #692eb5dd
@@ -424,19 +438,20 @@ EXAMPLES = {
 }
 
 
-def _command(sub, name: str, help: str, steps: int):
+def _command(sub, name: str, help: str, steps: int | None):
     "A sub-command with its examples under `--help`, and the options every generating command takes."
     epilog = "examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]) if name in EXAMPLES else None
     c = sub.add_parser(name, help=help, description=help, epilog=epilog,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    c.add_argument("--steps", type=int, default=steps, help="DDIM steps%s (default: %%(default)s)"
-                   % (" of the keyframe model" if name in ("sample", "demo") else ""))
+    c.add_argument("--steps", type=int, default=steps, help="DDIM steps%s (default: %s)"
+                   % (" of the keyframe model" if name in ("sample", "demo") else "",
+                      "%(default)s" if steps is not None else f"the stack's {STACK_STEPS[name]}"))
     c.add_argument("--out", help="the .mp4 to write, in a folder that exists (default: outputs/...)")
     return c
 
 
-def _own_video(sub, name: str, help: str, steps: int):
+def _own_video(sub, name: str, help: str, steps: int | None):
     c = _command(sub, name, help, steps)
     c.add_argument("src", metavar="IN", help="a video file (mp4, gif, mov, ...)")
     c.add_argument("--caption", default="", help="what the video shows, as the models' captions say it (optional)")
@@ -541,11 +556,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, help="frame width in pixels (default: the models' own)")
     _own_video(sub, "extend", "continue a video by --frames frames (prediction model, 64x64)", 10).add_argument(
         "--frames", type=int, required=True, help="how many frames to add")
-    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", INTERPOLATION_STEPS).add_argument(
+    _own_video(sub, "interpolate", "a video at x4 its frame rate (interpolation model, 64x64)", None).add_argument(
         "--method", choices=INTERPOLATE_METHODS, default="model", help="model: the interpolation model, 64x64; "
         "blend, motion-blend: no model, at the video's own size, the frames cross-faded or blended along their motion "
         "(default: %(default)s)")
-    _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", UPSAMPLER_STEPS).add_argument(
+    _own_video(sub, "upsample", "a video at x4 its frame size (video upsampler)", None).add_argument(
         "--shared-noise", type=float, help="the fraction of the noise common to all frames: 1 (the default) flickers "
         "least on real videos, 0.8 is what the upsampler was trained with")
     _drive_command(sub)
@@ -561,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     "Run the `videoldm-ref` command line with `argv` (default: `sys.argv[1:]`); returns the exit code."
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "steps", 0) is None:          # the stack's default, resolved here so that the settings file has it
+        args.steps = _stack_steps(args.command, None)
     show = warnings.showwarning                     # warnings as one line each, no source, clear of progress bars
     warnings.showwarning = lambda msg, *a, **k: tqdm.write(f"videoldm-ref: warning: {msg}", file=sys.stderr)
     try:

@@ -18,6 +18,7 @@ from diffusers import AutoencoderKL
 from einops import rearrange
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
+from tqdm.auto import tqdm
 
 from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_index, check_int, check_tensor, check_type,
@@ -378,14 +379,16 @@ def heldout_starts(n: int, frames: int, *, size: int = 64, seed: int = 2000,
 
 @torch.no_grad()
 def rollout_metrics(ldm: ContextLDM, vae: AutoencoderKL, *, n: int = 32, windows: int = 3, window: int = 8,
-                    given: int = 2, size: int = 64, seed: int = 2000, batch: int = 16, **sampling) -> dict:
+                    given: int = 2, size: int = 64, seed: int = 2000, batch: int = 16, progress: bool = True,
+                    **sampling) -> dict:
     """Roll out `windows` windows from the first `given` frames of `n` held-out clips (`heldout_starts`); returns
     `pass` (motion yardstick over the whole rollout) and `one_object`, `direction` as `(mean, standard error)`,
-    `join` (`join_ratio`), and `videos`."""
+    `join` (`join_ratio`), and `videos`. `progress`: a bar over the batches."""
     frames = window + (check_int(windows, "windows", min=1) - 1) * (window - given)
     items = heldout_starts(n, frames, size=size, seed=seed)
     videos = []
-    for s in range(0, n, check_int(batch, "batch", min=1)):
+    batches = range(0, n, check_int(batch, "batch", min=1))
+    for s in tqdm(batches, desc="rollouts", disable=not progress, leave=False):
         part = items[s:s + batch]
         start = encode_video(vae, torch.stack([it["video"][:, :given] for it in part]))
         first = decode_video(vae, start)
@@ -401,16 +404,20 @@ def rollout_metrics(ldm: ContextLDM, vae: AutoencoderKL, *, n: int = 32, windows
 # %% ../nbs/12_context.ipynb #2631fe60
 @torch.no_grad()
 def rollout_stats(ldm: ContextLDM, vae: AutoencoderKL, caption: str, *, frames: int,
-                  path: str | os.PathLike | None = None, fps: float = 8.0, keep: bool = False, **rollout_kwargs) -> dict:
+                  path: str | os.PathLike | None = None, fps: float = 8.0, keep: bool = False, progress: bool = True,
+                  **rollout_kwargs) -> dict:
     """Roll out one video of `frames` frames for `caption` (`rollout`'s other arguments in `rollout_kwargs`), write it
     to the mp4 at `path` if given, and return per frame the `mean` and `std` of its pixels (clamped to [-1, 1]),
-    `seconds` per window, `finite` (no NaN or inf anywhere) and, with `keep`, every frame as `video (3, T, H, W)`."""
+    `seconds` per window, `finite` (no NaN or inf anywhere) and, with `keep`, every frame as `video (3, T, H, W)`.
+    `progress`: a bar of the frames made."""
     check_type(caption, "caption", str)
     stats, kept = dict(mean=[], std=[], seconds=[], finite=True), []
     with VideoWriter(path, fps) if path is not None else contextlib.nullcontext() as out:
+        bar = tqdm(total=frames, desc="rollout", unit="frame", disable=not progress, leave=False)
         tick = time.perf_counter()
         for chunk in rollout(ldm, vae, [caption], frames=frames, **rollout_kwargs):
             stats["seconds"].append(time.perf_counter() - tick)
+            bar.update(chunk.shape[2])
             stats["finite"] &= bool(chunk.isfinite().all())
             video = chunk[0].float().cpu().nan_to_num().clamp(-1, 1)
             per_frame = video.transpose(0, 1).flatten(1)                   # (n, 3 * H * W)
@@ -421,6 +428,7 @@ def rollout_stats(ldm: ContextLDM, vae: AutoencoderKL, caption: str, *, frames: 
             if keep:
                 kept.append(video)
             tick = time.perf_counter()
+        bar.close()
     return dict(stats, video=torch.cat(kept, 1)) if keep else stats
 
 # %% ../nbs/12_context.ipynb #aeb8fbc4

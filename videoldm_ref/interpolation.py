@@ -18,6 +18,7 @@ from torch import nn
 from diffusers import AutoencoderKL
 from safetensors.torch import load_file, save_file
 from torch.utils.data import ConcatDataset, Dataset
+from tqdm.auto import tqdm
 
 from .context import (CONTEXT_TRAINING, BouncingShapes, ContextLDM, context_guided, context_loss,
                                  heldout_starts, interpolation_mask, load_prediction)
@@ -393,12 +394,17 @@ def heldout_parts() -> dict[str, Dataset]:
 # %% ../nbs/13_interpolation.ipynb #7ed4fa28
 @torch.no_grad()
 def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, Dataset] | None = None, *,
-                          every: int = 4, batch: int = 16, seed: int = 0, **sampling) -> dict[str, dict]:
+                          every: int = 4, batch: int = 16, seed: int = 0, progress: bool = True,
+                          **sampling) -> dict[str, dict]:
     """`interpolation_scores` of `ldm` on each dataset of `parts` (default `heldout_parts()`): every `every`-th frame
-    of each clip given, encoded; the rest interpolated (`sampling` goes to `interpolate`) and decoded."""
+    of each clip given, encoded; the rest interpolated (`sampling` goes to `interpolate`) and decoded. `progress`: a
+    bar of the clips done."""
     check_type(vae, "vae", AutoencoderKL)
     every, out = check_int(every, "every", min=2), {}
-    for name, part in (parts if parts is not None else heldout_parts()).items():
+    parts = parts if parts is not None else heldout_parts()
+    bar = tqdm(total=sum(map(len, parts.values())), desc="interpolation", unit="clip", disable=not progress,
+               leave=False)
+    for name, part in parts.items():
         truth, videos = torch.stack([part[i]["video"] for i in range(len(part))]), []
         for s in range(0, len(part), check_int(batch, "batch", min=1)):
             keys = encode_video(vae, truth[s:s + batch, :, ::every])
@@ -406,7 +412,9 @@ def interpolation_metrics(ldm: ContextLDM, vae: AutoencoderKL, parts: dict[str, 
             z = torch.cat(list(interpolate(ldm, keys, captions, every=every, window=keys.shape[2],
                                            generator=seed + s, vae=vae, **sampling)), 2)
             videos.append(decode_video(vae, z).clamp(-1, 1).cpu())
+            bar.update(len(keys))
         out[name] = interpolation_scores(torch.cat(videos), truth, every)
+    bar.close()
     return out
 
 # %% ../nbs/13_interpolation.ipynb #7a406d98
@@ -429,14 +437,15 @@ def long_heldout(n: int = 16, frames: int = 113, seed: int = 3000) -> list[dict]
 # %% ../nbs/13_interpolation.ipynb #7972fff4
 @torch.no_grad()
 def two_pass_metrics(ldm: ContextLDM, vae: AutoencoderKL, items: Sequence[dict], *, every: int = 4, batch: int = 8,
-                     seed: int = 0, **sampling) -> dict:
+                     seed: int = 0, progress: bool = True, **sampling) -> dict:
     """Keep every `every**2`-th frame of each clip of `items` (`video (3, T, H, W)`, `caption`), interpolate twice and
     decode: the motion yardstick's rates (`motion`), `interpolation_scores` against the clips (`scores`) and the
-    `videos`."""
+    `videos`. `progress`: a bar over the batches."""
     check_type(vae, "vae", AutoencoderKL)
     every, videos = check_int(every, "every", min=2), []
     truth, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
-    for s in range(0, len(items), check_int(batch, "batch", min=1)):
+    for s in tqdm(range(0, len(items), check_int(batch, "batch", min=1)), desc="two passes", disable=not progress,
+                  leave=False):
         keys = encode_video(vae, truth[s:s + batch, :, ::every**2])
         z = interpolate_passes(ldm, keys, captions[s:s + batch], every=every, generator=seed + s, vae=vae, **sampling)
         videos.append(decode_video(vae, z).clamp(-1, 1).cpu())

@@ -16,6 +16,7 @@ from diffusers import AutoencoderKL
 from safetensors.torch import load_file
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
+from tqdm.auto import tqdm
 
 from .autoencoder import decode_video, encode_video, load_autoencoder
 from .core import (as_device, check_choice, check_float, check_int, check_path, check_steps, check_tensor,
@@ -27,7 +28,6 @@ from .metrics import MOTION_CHECKS, frame_features, frechet_distance, motion_pas
 from .train import TrainConfig, fit
 from .video_unet import (TEMPORAL_WEIGHTS, VideoUNet, _is_temporal, from_temporal, temporal_window,
                                      save_temporal)
-
 
 # %% auto #0
 __all__ = ['KEYFRAME_TEMPORAL', 'KEYFRAME_TRAINING', 'VideoLDM', 'sample_video', 'LatentClips', 'keyframe_clips', 'draw_steps',
@@ -237,11 +237,12 @@ def _mean_se(values) -> tuple[float, float]:
 @torch.no_grad()
 def keyframe_metrics(ldm: VideoLDM, vae: AutoencoderKL, *, n: int = 64, frames: int = 8, num_steps: int = 50,
                      guidance_scale: float = 3.0, seed: int = 1000, image_only: bool = False,
-                     batch: int = 16) -> dict:
+                     batch: int = 16, progress: bool = True) -> dict:
     """Measure `n` videos generated for the captions of held-out `MovingShapes` clips (`seed`; sampling seeds
     `seed + i`), against those clips. Returns `(mean, standard error)` pairs: `pass` and the rate of each check of
     the motion yardstick, `tc` (temporal consistency, and `tc_data` of the clips), `fd` (Frechet distance of frame
-    features to the clips' frames; its error from 50 bootstrap resamplings of the videos); and `videos`."""
+    features to the clips' frames; its error from 50 bootstrap resamplings of the videos); and `videos`. `progress`:
+    a bar over the batches."""
     check_type(ldm, "ldm", VideoLDM), check_type(vae, "vae", AutoencoderKL)
     n, batch = check_int(n, "n", min=2), check_int(batch, "batch", min=1)
     data = MovingShapes(n, frames=frames, seed=check_int(seed, "seed", min=0))
@@ -249,7 +250,7 @@ def keyframe_metrics(ldm: VideoLDM, vae: AutoencoderKL, *, n: int = 64, frames: 
     real, captions = torch.stack([it["video"] for it in items]), [it["caption"] for it in items]
     fake = torch.cat([sample_video(ldm, vae, captions[s:s + batch], frames=frames, num_steps=num_steps,
                                    guidance_scale=guidance_scale, generator=seed + s, image_only=image_only)
-                      for s in range(0, n, batch)]).cpu()
+                      for s in tqdm(range(0, n, batch), desc="keyframes", disable=not progress, leave=False)]).cpu()
     verdicts = motion_pass_rate(fake, captions)["checks"]
     out = {k: _mean_se([getattr(m, k) for m in verdicts]) for k in (*MOTION_CHECKS, "passed")}
     out["pass"] = out.pop("passed")
