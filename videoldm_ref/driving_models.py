@@ -176,10 +176,11 @@ def load_layout_ldm(path: str | os.PathLike | None = None) -> LayoutLDM:
 
 # %% ../nbs/17b_driving_models.ipynb #c1e3d8d2
 @torch.no_grad()
-def first_frames(ldm: LayoutLDM, layouts: Sequence[dict], *, guidance_scale: float = 3.0, num_steps: int = 20,
+def first_frames(ldm: LayoutLDM, layouts: Sequence[dict], *, guidance_scale: float = 2.0, num_steps: int = 20,
                  generator: torch.Generator | int | None = None) -> torch.Tensor:
     """Latents `(B, 4, 16, 32)`, one frame per layout `{'time', 'traffic', 'cars'}` (`cars` missing or `None`: from the
-    labels alone), guided on labels and layout together."""
+    labels alone), guided on labels and layout together (default 2: of the scales measured in
+    `17b_driving_models`, the one that placed the cars best)."""
     check_type(ldm, "ldm", LayoutLDM)
     if isinstance(layouts, dict) or not len(layouts):
         raise TypeError("layouts: expected a non-empty list of layout dicts")
@@ -255,7 +256,7 @@ class DrivingModels:
 
 # %% ../nbs/17b_driving_models.ipynb #0d00ccbc
 def drive(models: DrivingModels, layout: dict, *, frames: int, rollouts: int = 1, window: int = 8, given: int = 2,
-          num_steps: int = 20, guidance_scale: float = 3.0, text_scale: float = 3.0, context_scale: float = 1.0,
+          num_steps: int = 20, guidance_scale: float = 2.0, text_scale: float = 3.0, context_scale: float = 1.0,
           generator: torch.Generator | int | None = None) -> Iterator[torch.Tensor]:
     """`rollouts` videos of `frames` frames from one first frame drawn from `layout` (`{'time', 'traffic', 'cars'}`;
     `cars` missing or `None`: from the labels alone), yielded chunk by chunk, `(rollouts, 3, n, 64, 128)` in
