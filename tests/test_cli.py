@@ -187,7 +187,8 @@ def test_own_video_commands_on_a_sample_clip(tmp_path, capsys, monkeypatch):
 
 
 def test_the_command_line_starts_without_importing_the_stack():
-    code = "import sys, videoldm_ref.cli; print(sorted(m for m in ('videoldm_ref.stack', 'diffusers') if m in sys.modules))"
+    code = ("import sys, videoldm_ref.cli; "
+            "print(sorted(m for m in ('videoldm_ref.stack', 'diffusers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"                                            # both take seconds to import
 

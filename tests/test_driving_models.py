@@ -67,6 +67,12 @@ def test_bad_inputs_name_the_argument(models):
         drive(models, dict(time="day", traffic="empty", cars=[dict(box=[9, 9, 4, 12], color="red")]), frames=3)
     with pytest.raises(TypeError, match="layout"):
         drive(models, ["day", "empty"], frames=3)
+    with pytest.raises(ValueError, match="guidance_scale"):
+        first_frames(ldm, [dict(time="day", traffic="empty")], guidance_scale=-1.0)
+    for name in ("guidance_scale", "text_scale", "context_scale"):              # refused before any model runs
+        with pytest.raises(ValueError, match=name):
+            drive(DrivingModels(vae=None, layout=None, prediction=None), dict(time="day", traffic="empty"), frames=3,
+                  **{name: -1.0})
 
 
 def test_frames_carry_their_layouts_and_the_loss_trains_the_layout_weights(models):

@@ -182,6 +182,7 @@ def first_frames(ldm: LayoutLDM, layouts: Sequence[dict], *, guidance_scale: flo
     labels alone), guided on labels and layout together (default 2: of the scales measured in
     `17b_driving_models`, the one that placed the cars best)."""
     check_type(ldm, "ldm", LayoutLDM)
+    guidance_scale = check_float(guidance_scale, "guidance_scale", min=0)
     if isinstance(layouts, dict) or not len(layouts):
         raise TypeError("layouts: expected a non-empty list of layout dicts")
     device = next(ldm.parameters()).device
@@ -245,7 +246,8 @@ class DrivingModels:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> "DrivingModels":
-        "The models saved at `path` (default: the shipped ones, `driving_dir()`, where `videoldm-ref train driving` writes)."
+        """The models saved at `path` (default: the shipped ones, `driving_dir()`, where `videoldm-ref train driving`
+        writes)."""
         path = check_path(path or driving_dir(), "path", is_dir=True)
         if not all((path / part).is_dir() for part in ("autoencoder", "layout", "prediction")):
             raise FileNotFoundError(f"path: {path} lacks autoencoder/, layout/ or prediction/: not a folder written by "
@@ -266,6 +268,9 @@ def drive(models: DrivingModels, layout: dict, *, frames: int, rollouts: int = 1
         raise TypeError(f"layout: expected a dict with 'time', 'traffic' and 'cars', got {type(layout).__name__}")
     frames, rollouts = check_int(frames, "frames", min=1), check_int(rollouts, "rollouts", min=1)
     window = check_int(window, "window", min=2)
+    scales = dict(guidance_scale=guidance_scale, text_scale=text_scale, context_scale=context_scale)
+    for name, scale in scales.items():
+        check_float(scale, name, min=0)
     given = check_int(given, "given", min=1, max=window - 1)
     time, traffic = check_labels([layout.get("time"), layout.get("traffic")])
     cars = None if layout.get("cars") is None else check_cars(layout["cars"], "layout")

@@ -262,9 +262,9 @@ SHIPPED_INTERPOLATION = {"residual": "interpolation"}              # recipe -> i
 
 def load_interpolation(path: str | os.PathLike | None = None, base: ContextLDM | None = None, *,
                        recipe: str = "residual") -> ContextLDM:
-    """The one at `path`, or by `recipe`: `'residual'`, the residual over the motion blend that the stack uses (shipped in
-    `data_samples/checkpoints`), or `'paper'`, the paper's recipe (`paper_interpolation_dir()`: not shipped). On top of
-    `base` (default: the shipped prediction model)."""
+    """The one at `path`, or by `recipe`: `'residual'`, the residual over the motion blend that the stack uses
+    (shipped in `data_samples/checkpoints`), or `'paper'`, the paper's recipe (`paper_interpolation_dir()`: not
+    shipped). On top of `base` (default: the shipped prediction model)."""
     paper = check_choice(recipe, "recipe", ("residual", "paper")) == "paper"
     folder = paper_interpolation_dir() if paper else data_samples_dir() / "checkpoints" / SHIPPED_INTERPOLATION[recipe]
     if path is None and paper and not (folder / INTERPOLATION_WEIGHTS).is_file():
