@@ -139,3 +139,34 @@ def test_start_from_saved_layers_switches_only_the_frame_positions(tiny, tmp_pat
         _start_from(VideoLDM.from_image_ldm(image, conv_spatial_kernel=3), tmp_path / "abs")
     with pytest.raises(FileNotFoundError, match="init"):
         _start_from(relative, tmp_path)
+
+
+def test_frame_strides_travel_from_clips_to_the_loss_and_the_sampler(tiny):
+    from videoldm_ref.keyframes import _collate
+    image = tiny[0]
+    video = VideoLDM.from_image_ldm(image, frame_position="relative").eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in video.unet.temporal_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    clips = [dict(video=torch.zeros(3, 4, 16, 16), caption="a red circle", frame_stride=0.25),
+             dict(video=torch.zeros(3, 4, 16, 16), caption="")]        # an item without a stride: 1
+    latents = LatentClips(build_vae("tiny").eval(), clips)
+    batch = _collate([latents[0], latents[1]])
+    assert batch["frame_stride"].tolist() == [0.25, 1.0] and "frame_stride" not in _collate([dict(
+        latent=torch.zeros(1), caption="")])
+    loss = lambda b: video_ldm_loss()(video, b, torch.Generator().manual_seed(0))
+    unstrided = {k: v for k, v in batch.items() if k != "frame_stride"}
+    with torch.no_grad():
+        assert loss(batch) != loss(unstrided)                           # the stride reaches the model
+        assert loss(dict(batch, frame_stride=torch.ones(2))) == loss(unstrided)
+    vae, caps = build_vae("tiny").eval(), ["a red circle", "a blue square"]
+    draw = lambda caps, s: sample_video(video, vae, caps, frames=3, num_steps=2, generator=0, latent_size=8,
+                                       frame_stride=s)
+    both = draw(caps, [1.0, 0.25])
+    assert torch.allclose(both[1:], draw(caps, 0.25)[1:], atol=1e-5)   # the second caption at its own stride
+    assert torch.equal(draw(caps, 1.0), draw(caps, None)) and not torch.allclose(both, draw(caps, None), atol=1e-4)
+    with pytest.raises(ValueError, match="frame_stride"):
+        draw(caps, [1.0, 0.25, 0.5])
+    with pytest.raises(ValueError, match="frame_stride"):
+        sample_video(tiny[1], vae, caps, frames=3, num_steps=2, latent_size=8, frame_stride=0.0)

@@ -266,3 +266,54 @@ def test_position_bad_inputs():
         rotary_angles(4, 5)
     with pytest.raises(ValueError, match="num_frames"):
         RelativePositionBias(2)(0)
+
+
+# ---- frames placed in time: the stride
+from videoldm_ref.temporal import check_stride, frame_times
+
+
+def test_frame_times_closed_form_and_what_reads_them():
+    assert torch.equal(frame_times(5, 0.25), torch.arange(5.0) * 0.25)
+    assert torch.equal(frame_times(3, torch.tensor([1.0, 2.0])), torch.tensor([[0.0, 1, 2], [0, 2, 4]]))
+    cos, sin = rotary_angles(9, 8, stride=0.5)                         # every other frame: the frames of stride 1
+    assert torch.allclose(cos[::2], rotary_angles(5, 8)[0]) and torch.allclose(sin[::2], rotary_angles(5, 8)[1])
+    assert rotary_angles(4, 8, stride=torch.tensor([1.0, 3.0]))[0].shape == (2, 4, 4)
+    bias = RelativePositionBias(heads=2)
+    torch.nn.init.normal_(bias.mlp[-1].weight)
+    assert torch.allclose(bias(9, stride=0.5)[:, ::2, ::2], bias(5))
+    per_video = bias(4, stride=torch.tensor([1.0, 0.5]))
+    assert per_video.shape == (2, 2, 4, 4) and torch.equal(per_video[1], bias(4, stride=0.5))
+
+
+@pytest.mark.parametrize("position", ["absolute", "relative", "rotary"])
+def test_one_stride_per_video_is_each_video_alone_and_chunking_changes_nothing(position):
+    torch.manual_seed(0)
+    block = TemporalAttentionBlock(16, context_dim=6, head_dim=8, window=2, position=position)
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x, ctx, strides = torch.randn(3 * 5, 16, 2, 2), torch.randn(3, 2, 6), torch.tensor([1.0, 0.3, 2.0])
+    both = block(x, 5, ctx, stride=strides)
+    alone = torch.cat([block(x[5 * i:5 * i + 5], 5, ctx[i:i + 1], stride=float(s)) for i, s in enumerate(strides)])
+    assert torch.allclose(both, alone, atol=1e-5)
+    assert torch.equal(block(x, 5, ctx, stride=1.0), block(x, 5, ctx))   # stride 1: the block as it was
+    assert not torch.allclose(block(x, 5, ctx, stride=0.3), block(x, 5, ctx), atol=1e-4)
+    block.attn.max_rows = 5                                            # rows in chunks: per-row masks sliced with them
+    assert torch.allclose(block(x, 5, ctx, stride=strides), both, atol=1e-5)
+
+
+def test_stride_bad_inputs():
+    x = torch.randn(2 * 4, 16, 2, 2)
+    block = TemporalAttentionBlock(16, head_dim=8, position="relative")
+    for bad in (0.0, -1.0, float("nan"), float("inf"), torch.tensor([1.0, 0.0])):
+        with pytest.raises(ValueError, match="stride"):
+            block(x, 4, stride=bad)
+    with pytest.raises(ValueError, match="stride"):
+        block(x, 4, stride=torch.ones(3))                              # 3 strides for 2 videos
+    with pytest.raises(TypeError, match="stride"):
+        block(x, 4, stride="fast")
+    with pytest.raises(TypeError, match="stride"):
+        check_stride(True, 2)
+    with pytest.raises(ValueError, match="stride"):
+        TemporalAttentionBlock(16, head_dim=8, position="none")(x, 4, stride=0.5)
+    with pytest.raises(ValueError, match="stride"):
+        frame_times(3, torch.ones(2, 2))

@@ -263,3 +263,33 @@ def test_attention_window_limits_reach_and_is_lifted():
         with temporal_window(video, 2):
             raise KeyError
     assert {b.window for b in video.modules() if hasattr(b, "rel_bias")} == {None}
+
+
+@pytest.mark.parametrize("position", ["absolute", "relative", "rotary"])
+def test_frame_stride_per_video_reaches_every_attention_layer(position):
+    image, video = make("conv_proj", frame_position=position)
+    perturb(video, 0.1)
+    x, t, ctx = inputs("conv_proj")
+    with torch.no_grad():
+        both = video(x, t, ctx, frame_stride=torch.tensor([1.0, 0.25]))
+        alone = torch.cat([video(x[:1], t[:1], ctx[:1]), video(x[1:], t[1:], ctx[1:], frame_stride=0.25)])
+        assert torch.allclose(both, alone, atol=1e-5) and not torch.allclose(both[1], video(x, t, ctx)[1], atol=1e-4)
+        assert torch.equal(video(x, t, ctx, frame_stride=1.0), video(x, t, ctx))
+        assert torch.equal(video(x, t, ctx), video(x, t, ctx))        # a stride does not linger after its call
+    video.train()
+    video.enable_gradient_checkpointing()                              # the checkpointed path passes it on too
+    checkpointed = video(x, t, ctx, frame_stride=torch.tensor([1.0, 0.25]))
+    video.disable_gradient_checkpointing()
+    video.eval()
+    assert torch.allclose(checkpointed, both, atol=1e-5)
+
+
+def test_frame_stride_refused_where_nothing_reads_it():
+    x, t, ctx = inputs("conv_proj")
+    for settings in (dict(frame_position="none"), dict(temporal_attention=False)):
+        _, video = make("conv_proj", **settings)
+        with pytest.raises(ValueError, match="frame_stride"):
+            video(x, t, ctx, frame_stride=0.5)
+    _, video = make("conv_proj", frame_position="relative")
+    with pytest.raises(ValueError, match="frame_stride"):
+        video(x, t, ctx, frame_stride=torch.tensor([1.0, 2.0, 3.0]))

@@ -25,6 +25,7 @@ from .data import ClipDataset, MovingShapes, VideoList, data_samples_dir, load_s
 from .diffusion import DiffusionConfig, ddim_sample, diffusion_loss, guided
 from .image_ldm import ImageLDM, WordTextEncoder, load_image_ldm, sampling_settings
 from .metrics import MOTION_CHECKS, frame_features, frechet_distance, motion_pass_rate, temporal_consistency
+from .temporal import check_stride
 from .train import TrainConfig, fit
 from .video_unet import (TEMPORAL_WEIGHTS, VideoUNet, _is_temporal, from_temporal, temporal_window,
                                      save_temporal)
@@ -78,9 +79,12 @@ class VideoLDM(nn.Module):
 @torch.no_grad()
 def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, frames: int = 8,
                  guidance_scale: float = 3.0, num_steps: int = 50, generator: torch.Generator | int | None = None,
-                 latent_size: int | None = None, image_only: bool = False, window: int | None = None) -> torch.Tensor:
+                 latent_size: int | None = None, image_only: bool = False, window: int | None = None,
+                 frame_stride: float | Sequence[float] | None = None) -> torch.Tensor:
     """Draw one video per caption: `(B, 3, frames, H, W)` in [-1, 1]. `window`: for this draw, temporal attention
-    only between frames at most that far apart (`temporal_window`; None: as the model was built)."""
+    only between frames at most that far apart (`temporal_window`; None: as the model was built). `frame_stride`:
+    the time between frames (`08`'s `frame_times`), one number or one per caption, for a model trained with
+    strides (None: 1)."""
     if isinstance(captions, str) or not len(captions):
         raise TypeError("captions: expected a non-empty list of strings")
     check_type(ldm, "ldm", VideoLDM), check_type(vae, "vae", AutoencoderKL)
@@ -90,10 +94,13 @@ def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, 
     size = cfg.sample_size if latent_size is None else check_int(latent_size, "latent_size", min=1)
     device = next(ldm.parameters()).device
     b = len(captions)
+    stride = check_stride(frame_stride if frame_stride is None or isinstance(frame_stride, (int, float, torch.Tensor))
+                          else torch.tensor([float(v) for v in frame_stride]), b, "frame_stride")
     flags = torch.full((b, frames), image_only, dtype=torch.bool, device=device)
     cond, uncond = ldm.text_encoder(list(captions)), ldm.text_encoder([""] * b)
-    model_fn = guided(ldm, guidance_scale, dict(captions=cond, image_only_indicator=flags),
-                      dict(captions=uncond, image_only_indicator=flags))
+    stride = None if stride is None else stride.to(device)
+    model_fn = guided(ldm, guidance_scale, dict(captions=cond, image_only_indicator=flags, frame_stride=stride),
+                      dict(captions=uncond, image_only_indicator=flags, frame_stride=stride))
     with nullcontext() if window is None else temporal_window(ldm.unet, window, frames):
         z = ddim_sample(model_fn, (b, cfg.in_channels, frames, size, size), ldm.schedule,
                         generator=make_generator(generator), device=device, **sampling_settings(ldm, num_steps))
@@ -102,7 +109,8 @@ def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, 
 
 # %% ../nbs/10_keyframes.ipynb #71c6482b
 class LatentClips(Dataset):
-    "Clips of `source` encoded once by `vae`: items `latent (c, T, h, w)` (scaled) and `caption`."
+    """Clips of `source` encoded once by `vae`: items `latent (c, T, h, w)` (scaled) and `caption`, and
+    `frame_stride` where some item of `source` has one (the time between its frames, `08`; 1 for the others)."""
 
     def __init__(self, vae: AutoencoderKL, source: Dataset, *, batch: int = 32):
         if not isinstance(vae, AutoencoderKL):
@@ -110,6 +118,8 @@ class LatentClips(Dataset):
         batch = check_int(batch, "batch", min=1)
         items = [source[i] for i in range(len(source))]
         self.captions = [it["caption"] for it in items]
+        strided = any("frame_stride" in it for it in items)
+        self.strides = [float(it.get("frame_stride", 1.0)) for it in items] if strided else None
         self.latents = torch.cat([encode_video(vae, torch.stack([it["video"] for it in items[s:s + batch]]))
                                   for s in range(0, len(items), batch)])
 
@@ -117,7 +127,8 @@ class LatentClips(Dataset):
         return len(self.latents)
 
     def __getitem__(self, i: int) -> dict:
-        return dict(latent=self.latents[i], caption=self.captions[i])
+        item = dict(latent=self.latents[i], caption=self.captions[i])
+        return item if self.strides is None else item | dict(frame_stride=self.strides[i])
 
 
 def keyframe_clips(split: str = "train", *, n_synthetic: int = 1000, frames: int = 8, seed: int = 0) -> ConcatDataset:
@@ -149,7 +160,8 @@ def draw_steps(n: int, num_steps: int, generator: torch.Generator | None = None,
 def video_ldm_loss(p_uncond: float = 0.1, *, high_noise: float = 0.0, high_t: int = 700):
     """The diffusion loss of a `VideoLDM` (its prediction type) on `batch['latent']` `(B, C, T, h, w)`, captions
     dropped with `p_uncond`. Each clip is noised to a step drawn from [0, N), or with probability `high_noise` from
-    [`high_t`, N): the steps where a clip's motion has to come out of noise."""
+    [`high_t`, N): the steps where a clip's motion has to come out of noise. A batch's `frame_stride` `(B,)`, where
+    it has one, goes to the model."""
     p_uncond = check_float(p_uncond, "p_uncond", min=0, max=1)
     high_noise = check_float(high_noise, "high_noise", min=0, max=1)
 
@@ -159,15 +171,21 @@ def video_ldm_loss(p_uncond: float = 0.1, *, high_noise: float = 0.0, high_t: in
             context = ldm.text_encoder(["" if d else c for c, d in zip(batch["caption"], drop.tolist())])
         x0 = batch["latent"]
         t = draw_steps(len(x0), ldm.schedule.num_steps, generator, high_noise=high_noise, high_t=high_t)
-        return diffusion_loss(lambda x, s: ldm(x, s, context), x0, ldm.schedule, generator=generator,
+        extra = {} if "frame_stride" not in batch else dict(frame_stride=batch["frame_stride"].to(x0.device))
+        return diffusion_loss(lambda x, s: ldm(x, s, context, **extra), x0, ldm.schedule, generator=generator,
                               t=t.to(x0.device), prediction_type=ldm.diffusion.prediction_type)
     return loss_fn
 
 # %% ../nbs/10_keyframes.ipynb #7016cd17
 def _collate(items):
-    return dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
+    batch = dict(latent=torch.stack([i["latent"] for i in items]), caption=[i["caption"] for i in items])
+    if "frame_stride" in items[0]:
+        batch["frame_stride"] = torch.tensor([float(i["frame_stride"]) for i in items])
+    return batch
 
 
+
+# %% ../nbs/10_keyframes.ipynb #4f5b8111
 KEYFRAME_TEMPORAL = dict(conv_spatial_kernel=3, conv_context=True)     # the shipped model's temporal layers
 KEYFRAME_TRAINING = TrainConfig(steps=2569, batch_size=32, lr=5e-4, warmup=200, lr_schedule="constant",
                                 ema_decay=0.999, ckpt_every=250)           # its recipe

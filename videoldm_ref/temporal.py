@@ -17,8 +17,8 @@ from torch import nn
 from .core import check_choice, check_float, check_int, check_tensor
 
 # %% auto #0
-__all__ = ['POSITIONS', 'AlphaBlender', 'check_frames', 'TemporalConvBlock', 'rotary_angles', 'rotate', 'RelativePositionBias',
-           'window_mask', 'TemporalAttention', 'TemporalAttentionBlock']
+__all__ = ['POSITIONS', 'AlphaBlender', 'check_frames', 'TemporalConvBlock', 'frame_times', 'check_stride', 'rotary_angles',
+           'rotate', 'RelativePositionBias', 'window_mask', 'TemporalAttention', 'TemporalAttentionBlock']
 
 # %% ../nbs/08_temporal_layers.ipynb #fd70dce6
 class AlphaBlender(nn.Module):
@@ -139,21 +139,51 @@ class TemporalConvBlock(nn.Module):
         h = _time_conv(self.conv2, self.dropout(F.silu(_clip_norm(self.norm2, h, self.frame_norm))))
         return rearrange(v + h, "b c t h w -> (b t) c h w")
 
+# %% ../nbs/08_temporal_layers.ipynb #d8f7ad57
+def frame_times(num_frames: int, stride: float | torch.Tensor = 1.0,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """The time of each frame, `t * stride` for `t < num_frames`: `(T,)`, or `(B, T)` for one stride per video
+    `(B,)`. `stride`: the time between consecutive frames, in frames of the training clips (1: frame indices)."""
+    num_frames = check_int(num_frames, "num_frames", min=1)
+    stride = torch.as_tensor(stride, dtype=torch.float32, device=device)
+    if stride.ndim > 1:
+        raise ValueError(f"stride: expected one number, or one per video (B,), got shape {tuple(stride.shape)}")
+    return torch.arange(num_frames, device=device, dtype=torch.float32) * stride[..., None]
+
+
+def check_stride(stride: float | torch.Tensor | None, batch: int, name: str = "stride") -> torch.Tensor | None:
+    "`stride` as `(batch,)` float32 after checking it: positive and finite, one number or one per video; None stays."
+    if stride is None:
+        return None
+    if isinstance(stride, bool) or not isinstance(stride, (int, float, torch.Tensor)):
+        raise TypeError(f"{name}: expected a number or a tensor (B,), got {type(stride).__name__}")
+    s = torch.as_tensor(stride, dtype=torch.float32)
+    if s.ndim > 1 or (s.ndim == 1 and len(s) != batch):
+        raise ValueError(f"{name}: expected one number or one per video ({batch},), got shape {tuple(s.shape)}")
+    if not bool(torch.isfinite(s).all() and (s > 0).all()):
+        raise ValueError(f"{name}: the time between frames must be positive and finite, got {s.tolist()}")
+    return s.expand(batch) if s.ndim == 0 else s
+
+
 # %% ../nbs/08_temporal_layers.ipynb #41e139fb
-def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    "`(cos, sin)`, each `(T, dim // 2)`: frame `t` turns channel pair `i` of a `dim`-channel head by `t * base^(-2i/dim)`."
+def rotary_angles(num_frames: int, dim: int, *, base: float = 10_000.0, device: torch.device | str | None = None,
+                  stride: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(cos, sin)`, each `(T, dim // 2)`: frame `t` turns channel pair `i` of a `dim`-channel head by
+    `t * stride * base^(-2i/dim)`. `stride` (`frame_times`): one number, or one per video `(B,)`, which gives
+    `(B, T, dim // 2)` each."""
     num_frames, dim = check_int(num_frames, "num_frames", min=1), check_int(dim, "dim", min=2)
     if dim % 2:
         raise ValueError(f"dim: rotary positions turn pairs of channels, so a head needs an even size, got {dim}")
     freq = check_float(base, "base", min=1, open_min=True) ** (-torch.arange(0, dim, 2, device=device) / dim)
-    angle = torch.arange(num_frames, device=device)[:, None] * freq
+    angle = frame_times(num_frames, stride, device)[..., None] * freq
     return angle.cos(), angle.sin()
 
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    "Turn `x (..., T, d)`: its first and second halves of channels are the real and imaginary parts of `d/2` pairs."
+    """Turn `x (..., T, d)`: its first and second halves of channels are the real and imaginary parts of `d/2` pairs;
+    `cos`, `sin` `(..., T, d/2)` broadcast against `x`'s leading dimensions."""
     check_tensor(x, "x", floating=True)
-    if cos.shape != sin.shape or cos.shape != (x.shape[-2], x.shape[-1] // 2) or x.shape[-1] % 2:
+    if cos.shape != sin.shape or cos.shape[-2:] != (x.shape[-2], x.shape[-1] // 2) or x.shape[-1] % 2:
         raise ValueError(f"cos, sin: expected ({x.shape[-2]}, {x.shape[-1] // 2}) each for x of shape {tuple(x.shape)} "
                          f"(rotary_angles(T, d)), got {tuple(cos.shape)} and {tuple(sin.shape)}")
     x1, x2 = x.float().chunk(2, -1)
@@ -169,11 +199,12 @@ class RelativePositionBias(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(1, check_int(hidden, "hidden", min=1)), nn.SiLU(),
                                  _zeroed(nn.Linear(hidden, check_int(heads, "heads", min=1))))
 
-    def forward(self, num_frames: int, device=None) -> torch.Tensor:
-        i = torch.arange(check_int(num_frames, "num_frames", min=1), device=device, dtype=torch.float32)
-        d = i[None] - i[:, None]                                      # (T, T): key minus query
+    def forward(self, num_frames: int, device=None, stride: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """`(heads, T, T)`; distances in time (`frame_times`), so a stride `(B,)` gives `(B, heads, T, T)`."""
+        i = frame_times(check_int(num_frames, "num_frames", min=1), stride, device)
+        d = i[..., None, :] - i[..., :, None]                          # (..., T, T): key minus query
         d = (d.sign() * d.abs().log1p())[..., None].to(self.mlp[0].weight.dtype)
-        return rearrange(self.mlp(d), "i j h -> h i j")
+        return self.mlp(d).movedim(-1, -3)
 
 # %% ../nbs/08_temporal_layers.ipynb #5bcb7612
 POSITIONS = ("absolute", "relative", "rotary", "none")                 # the four ways, as `position` names them
@@ -191,6 +222,8 @@ def window_mask(num_frames: int, window: int | None, device: torch.device | str 
     return (i[:, None] - i[None]).abs() <= window
 
 
+
+# %% ../nbs/08_temporal_layers.ipynb #afb4328b
 class TemporalAttention(nn.Module):
     """Multi-head attention of `x` `(N, L, dim)` to itself or to `context` `(N, S, context_dim)`, with `dim //
     head_dim` heads; the SDPA call is chunked over the `N` rows (`max_rows` each)."""
@@ -210,8 +243,9 @@ class TemporalAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None,
                 rotary: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """`mask`: boolean `(L, S)` (True: may attend) or a float bias `(heads, L, S)` added to the logits;
-        `rotary`: `(cos, sin)` of `rotary_angles`, turning queries and keys by their position (self-attention)."""
+        """`mask`: boolean `(L, S)` (True: may attend) or a float bias `(heads, L, S)` added to the logits, or one
+        per row `(N, heads, L, S)`; `rotary`: `(cos, sin)` of `rotary_angles`, turning queries and keys by their
+        position (self-attention), `(L, d/2)` or per row `(N, 1, L, d/2)`."""
         context = x if context is None else context
         split = lambda z: rearrange(z, "n l (h d) -> n h l d", h=self.heads)
         q, k, v = split(self.to_q(x)), split(self.to_k(context)), split(self.to_v(context))
@@ -219,25 +253,34 @@ class TemporalAttention(nn.Module):
             q, k = rotate(q, *rotary), rotate(k, *rotary)
         if mask is not None and mask.is_floating_point():
             mask = mask.to(q.dtype)
+        rows = lambda m, i: m[i:i + self.max_rows] if m is not None and m.ndim == 4 else m     # per-row masks
         out = torch.cat([F.scaled_dot_product_attention(q[i:i + self.max_rows], k[i:i + self.max_rows],
-                                                        v[i:i + self.max_rows], attn_mask=mask)
+                                                        v[i:i + self.max_rows], attn_mask=rows(mask, i))
                          for i in range(0, len(q), self.max_rows)])
         return self.to_out(rearrange(out, "n h l d -> n l (h d)"))
 
+
 # %% ../nbs/08_temporal_layers.ipynb #e68a0acb
-def _frame_order(block: nn.Module, h: torch.Tensor, t: int):
+def _frame_order(block: nn.Module, h: torch.Tensor, t: int, stride: torch.Tensor | None = None):
     """For a `TemporalAttentionBlock` (`block`): `h (N, T, C)` with absolute positions added, and the mask (boolean,
-    or a bias) and the rotary angles its self-attention takes."""
+    or a bias) and the rotary angles its self-attention takes. `stride (B,)`: frames at `frame_times` (None: 1)."""
+    if stride is not None and block.position == "none":
+        raise ValueError("stride: this block places no frames (position='none'), so a stride would change nothing")
+    per_video = stride is not None and bool((stride != stride[0]).any())
+    stride = stride.to(h.device) if per_video else 1.0 if stride is None else float(stride[0])
+    rows = (lambda v: v.repeat_interleave(len(h) // len(stride), 0)) if per_video else (lambda v: v)  # (B,.)->(N,.)
     mask, rotary = window_mask(t, block.window, h.device), None
     if block.pos_embed is not None:
-        frames = get_timestep_embedding(torch.arange(t, device=h.device), h.shape[-1], flip_sin_to_cos=True,
-                                        downscale_freq_shift=0).to(h.dtype)
-        h = h + block.pos_embed(frames)
+        times = frame_times(t, stride, h.device)
+        frames = get_timestep_embedding(times.flatten(), h.shape[-1], flip_sin_to_cos=True,
+                                        downscale_freq_shift=0).view(*times.shape, -1).to(h.dtype)
+        h = h + rows(block.pos_embed(frames))
     elif block.rel_bias is not None:
-        bias = block.rel_bias(t, h.device)
+        bias = rows(block.rel_bias(t, h.device, stride=stride))
         mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
     elif block.position == "rotary":
-        rotary = rotary_angles(t, h.shape[-1] // block.attn.heads, device=h.device)
+        cos, sin = rotary_angles(t, h.shape[-1] // block.attn.heads, device=h.device, stride=stride)
+        rotary = (rows(cos)[:, None], rows(sin)[:, None]) if per_video else (cos, sin)
     return h, mask, rotary
 
 
@@ -246,7 +289,8 @@ class TemporalAttentionBlock(nn.Module):
     """Attention over frames at every pixel: `x (B*T, C, H, W), context (B, S, context_dim) -> (B*T, C, H, W)`.
     Starts as the identity (zero-initialised output projection). `position`: how frames are placed (`POSITIONS`);
     `window`: frames further apart than that do not attend. With `spatial_position`, each pixel's place in the
-    frame (its coordinates from -1 to 1, through a small MLP) is added beside the frame's: not in the paper."""
+    frame (its coordinates from -1 to 1, through a small MLP) is added beside the frame's: not in the paper.
+    `forward(..., stride)`: the time between frames (`frame_times`), one number or one per video `(B,)`."""
 
     def __init__(self, channels: int, context_dim: int | None = None, *, head_dim: int = 64,
                  window: int | None = None, max_rows: int = 65_536, spatial_position: bool = False,
@@ -267,10 +311,10 @@ class TemporalAttentionBlock(nn.Module):
         self.ff = FeedForward(c, mult=4, activation_fn="geglu")
         self.proj_out = _zeroed(nn.Linear(c, c))
 
-    def forward(self, x: torch.Tensor, num_frames: int, context: torch.Tensor | None = None) -> torch.Tensor:
-        b, t = check_frames(x, num_frames)
-        hw = x.shape[2] * x.shape[3]
-        h, mask, rotary = _frame_order(self, rearrange(x, "(b t) c h w -> (b h w) t c", t=t), t)
+    def forward(self, x: torch.Tensor, num_frames: int, context: torch.Tensor | None = None,
+                stride: float | torch.Tensor | None = None) -> torch.Tensor:
+        (b, t), hw = check_frames(x, num_frames), x.shape[2] * x.shape[3]
+        h, mask, rotary = _frame_order(self, rearrange(x, "(b t) c h w -> (b h w) t c", t=t), t, check_stride(stride, b))
         if self.xy_embed is not None:
             y, x_ = (torch.linspace(-1, 1, n, device=x.device, dtype=h.dtype) for n in x.shape[2:])
             yx = torch.stack(torch.meshgrid(y, x_, indexing="ij"), -1).view(hw, 1, 2)    # (h w) 1 2

@@ -25,7 +25,7 @@ from torch import nn
 from .autoencoder import count_parameters
 from .core import atomic_folder, check_int, check_path, check_tensor, check_type, named_config
 from .image_ldm import UNET_CONFIGS
-from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock
+from .temporal import AlphaBlender, TemporalAttentionBlock, TemporalConvBlock, check_stride
 
 # %% auto #0
 __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameContext', 'VideoResnetBlock',
@@ -37,11 +37,13 @@ __all__ = ['TEMPORAL_WEIGHTS', 'TEMPORAL_CONFIG', 'VIDEO_UNET_CONFIGS', 'FrameCo
 class FrameContext:
     """Set by `VideoUNet.forward` for its video blocks: frames per video, the `(B, T)` image-only flags and the
     conditioning tokens `(B, S, D)`, one set per video. `features` stays `None` here: a context model
-    (`12_context`) puts its context-frame features there, by frame size `(h, w)`, for the temporal layers."""
+    (`12_context`) puts its context-frame features there, by frame size `(h, w)`, for the temporal layers.
+    `frame_stride (B,)`: the time between frames of each video (`08`'s `frame_times`; None: 1)."""
     num_frames: int = 1
     image_only_indicator: torch.Tensor | None = None
     context: torch.Tensor | None = None
     features: dict | None = None
+    frame_stride: torch.Tensor | None = None
 
     def __post_init__(self):
         self.num_frames = check_int(self.num_frames, "num_frames", min=1)
@@ -95,10 +97,11 @@ class VideoTransformerBlock(nn.Module):
         t = self.frames.num_frames
         context = None if encoder_hidden_states is None else encoder_hidden_states[::t]   # (b t) s d: one per video
         h = _temporal_input(self, x)
+        stride = self.frames.frame_stride
         if torch.is_grad_enabled() and self.gradient_checkpointing:
-            temporal = self._gradient_checkpointing_func(self.temporal, h, t, context)
+            temporal = self._gradient_checkpointing_func(self.temporal, h, t, context, stride)
         else:
-            temporal = self.temporal(h, t, context)
+            temporal = self.temporal(h, t, context, stride)
         out = self.blend(x, temporal, self.frames.image_only_indicator)
         return Transformer2DModelOutput(sample=out) if return_dict else (out,)
 
@@ -254,11 +257,18 @@ class VideoUNet(SpatialTemporalWeights, ModelMixin, ConfigMixin):
                                spatial_position=attention_position, position=frame_position)
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor | float | int, encoder_hidden_states: torch.Tensor,
-                image_only_indicator: torch.Tensor | None = None,
-                class_labels: torch.Tensor | None = None) -> torch.Tensor:
+                image_only_indicator: torch.Tensor | None = None, class_labels: torch.Tensor | None = None,
+                frame_stride: float | torch.Tensor | None = None) -> torch.Tensor:
         """`class_labels (B,)`, one per video, go to the wrapped UNet's class embedding for every frame (the x4
-        upscaler's noise level, say); needed exactly when the UNet has one."""
+        upscaler's noise level, say); needed exactly when the UNet has one. `frame_stride`: the time between
+        frames, one number or one per video `(B,)`, in frames of the training clips (`frame_times`; None: 1);
+        only temporal attention with frame positions reads it."""
         b, t = _check_inputs(self.unet.config, sample, encoder_hidden_states, image_only_indicator)
+        stride = check_stride(frame_stride, b, "frame_stride")
+        if stride is not None and (not self.config.temporal_attention or self.config.frame_position == "none"):
+            raise ValueError("frame_stride: this model's temporal layers place no frames in time (no temporal "
+                             "attention, or frame_position='none'), so a stride would change nothing")
+        self.frames.frame_stride = stride
         labels = _check_class_labels(self.unet.config, class_labels, b)
         timestep = _check_timestep(timestep, b, sample.device)
         self.frames.num_frames, self.frames.image_only_indicator = t, image_only_indicator

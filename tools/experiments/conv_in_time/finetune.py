@@ -2,11 +2,14 @@
 benchmark: 200 for each) with each way of placing frames (`frame_position`: absolute, relative, rotary, none). Only the position layers
 change: the absolute sinusoid's MLP is dropped, a relative bias starts at zero, rotary has no weights.
 
-    python tools/experiments/conv_in_time/finetune.py POSITION [--steps 400] [--paces 8,16,24,40 --init DIR --name NAME]
+    python tools/experiments/conv_in_time/finetune.py POSITION [--steps 400] [--paces 8,16,24,40 [--strided] --init DIR
+        --name NAME]
 
 `--paces`: the shapes clips become 8-frame windows (at a place drawn per clip) of clips of these lengths, an equal
 share each; a MovingShapes clip crosses the same share of the frame whatever its length, so windows of longer clips
-move more slowly, and the pace no longer follows from the clip's length. `--init`: start from these temporal layers
+move more slowly, and the pace no longer follows from the clip's length. `--strided`: each window is told its pace,
+as the time between its frames (`frame_stride` = 8 / the clip's length: a window of a 40-frame clip has frames 0.2
+apart). `--init`: start from these temporal layers
 (default: the shipped keyframe model's).
 
 Writes build/conv_in_time/NAME (default POSITION; temporal layers, fp16) and resumes from build/conv_in_time/ckpt_NAME."""
@@ -31,8 +34,8 @@ FINETUNE = dict(batch_size=32, lr=2e-4, warmup=50, lr_schedule="constant", ema_d
 class Windows(Dataset):
     "An 8-frame window of each clip of `source`, at a place drawn from (seed, i)."
 
-    def __init__(self, source, frames: int = 8, seed: int = 0):
-        self.source, self.frames, self.seed = source, frames, seed
+    def __init__(self, source, frames: int = 8, seed: int = 0, stride: float | None = None):
+        self.source, self.frames, self.seed, self.stride = source, frames, seed, stride
 
     def __len__(self):
         return len(self.source)
@@ -40,17 +43,20 @@ class Windows(Dataset):
     def __getitem__(self, i):
         item = dict(self.source[i])
         s = int(np.random.default_rng([self.seed, 7, i]).integers(0, item["video"].shape[1] - self.frames + 1))
-        return item | {"video": item["video"][:, s:s + self.frames]}
+        item |= {"video": item["video"][:, s:s + self.frames]}
+        return item if self.stride is None else item | {"frame_stride": self.stride}
 
 
-def paced_clips(paces):
-    "keyframe_clips with its shapes replaced by 8-frame windows of clips of each length in `paces`."
+def paced_clips(paces, strided: bool = False):
+    """keyframe_clips with its shapes replaced by 8-frame windows of clips of each length in `paces` (`strided`: each
+    told its stride, 8 / the length)."""
     plain = keyframes.keyframe_clips
 
     def clips(split="train", *, n_synthetic=1000, frames=8, seed=0):
         real = plain(split, n_synthetic=1, frames=frames, seed=seed).datasets[1]
         n = n_synthetic // len(paces)
-        shapes = [Windows(MovingShapes(n, frames=p, seed=seed + 17 * k), frames, seed) for k, p in enumerate(paces)]
+        shapes = [Windows(MovingShapes(n, frames=p, seed=seed + 17 * k), frames, seed, frames / p if strided else None)
+                  for k, p in enumerate(paces)]
         return ConcatDataset([ConcatDataset(shapes), real])
     return clips
 
@@ -61,6 +67,7 @@ if __name__ == "__main__":
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--n-clips", type=int, default=4000)
     p.add_argument("--paces", help="comma-separated clip lengths, e.g. 8,16,24,40")
+    p.add_argument("--strided", action="store_true", help="tell each window its pace (frame_stride = 8 / length)")
     p.add_argument("--init", help="temporal layers to start from (default: the shipped keyframe model)")
     p.add_argument("--name", help="output name under build/conv_in_time (default: POSITION)")
     a = p.parse_args()
@@ -68,7 +75,7 @@ if __name__ == "__main__":
     root, name = Path("build/conv_in_time"), a.name or a.position
     paces = [int(v) for v in a.paces.split(",")] if a.paces else None
     if paces:
-        keyframes.keyframe_clips = paced_clips(paces)
+        keyframes.keyframe_clips = paced_clips(paces, a.strided)
     init = Path(a.init) if a.init else data_samples_dir() / "checkpoints" / "keyframes"
     t0 = time.time()
     _, result = train_keyframes(root / name, config=TrainConfig(steps=a.steps, **FINETUNE),
@@ -79,6 +86,6 @@ if __name__ == "__main__":
     log = root / "training.json"
     runs = json.loads(log.read_text()) if log.exists() else {}
     runs[name] = dict(steps=a.steps, seconds=round(time.time() - t0), recipe=FINETUNE, n_clips=a.n_clips,
-                      seed=0, init=str(init), paces=paces, position=a.position,
+                      seed=0, init=str(init), paces=paces, strided=a.strided, position=a.position,
                       loss_last_50=float(sum(result.history[-50:]) / len(result.history[-50:])))
     log.write_text(json.dumps(runs, indent=1))

@@ -6,7 +6,10 @@ keyframe model's training length), on the captions of held-out MovingShapes clip
 VARIANT: `absolute` (the shipped keyframe model), `relative`, `rotary`, `none` (build/conv_in_time/POSITION, from
 finetune.py), any of those with `-w7` (attention only between frames at most 7 apart: no distance unseen in
 training), or `rollout` (the shipped prediction model, window by window: 8 frames, the last 2 given to the next).
-Writes build/conv_in_time/measure_VARIANT.json; collect.py gathers them into nbs/results/conv_in_time.json."""
+A model whose name has `strided` in it (finetune.py --strided) is told the held-out clips' pace: frames
+8 / length apart (`frame_stride`); `absolute-strided` is the shipped model told it, untrained for it.
+Writes build/conv_in_time/measure_VARIANT.json (adding to the lengths already there), with the share of 8-frame parts
+passing each of the yardstick's checks; collect.py gathers them into nbs/results/conv_in_time.json."""
 import argparse
 import json
 import time
@@ -19,7 +22,8 @@ from videoldm_ref.autoencoder import load_autoencoder
 from videoldm_ref.context import load_prediction, rollout
 from videoldm_ref.data import DIRECTIONS, MovingShapes
 from videoldm_ref.keyframes import load_keyframes, sample_video
-from videoldm_ref.metrics import frame_features, frechet_distance, motion_check, parse_caption, temporal_consistency
+from videoldm_ref.metrics import (MOTION_CHECKS, frame_features, frechet_distance, motion_check, parse_caption,
+                                  temporal_consistency)
 from videoldm_ref.text2video import long_video_scores
 
 T, LENGTHS, SEED = 8, (8, 16, 24, 40), 1000
@@ -34,7 +38,10 @@ def scores(videos: torch.Tensor, captions: list[str], real: torch.Tensor) -> dic
         dy, dx = DIRECTIONS[parse_caption(c)[2]]
         p = m.centroids[:, 0] * dy + m.centroids[:, 1] * dx
         along.append([None if np.isnan(v) else round(float(v), 4) for v in p])
+    parts = [motion_check(v[:, s:s + T], c, min_travel=0.05) for v, c in zip(videos, captions)
+             for s in range(0, videos.shape[2] - T + 1, T)]
     return dict(passed=long["whole"], windows=long["parts"], backwards=long["backwards"],
+                part_checks={k: float(np.mean([getattr(m, k) for m in parts])) for k in MOTION_CHECKS},
                 one_object=float(np.mean([np.mean(np.array(m.counts) == 1) for m in whole])),
                 direction=float(np.mean([m.direction for m in whole])),
                 tc=float(temporal_consistency(videos)), tc_data=float(temporal_consistency(real)),
@@ -53,8 +60,10 @@ if __name__ == "__main__":
     position, _, w = a.variant.partition("-w")
     vae = load_autoencoder()
     model = (load_prediction() if position == "rollout" else
-             load_keyframes() if position == "absolute" else load_keyframes(root / position))
-    out = dict(variant=a.variant, n=a.n, num_steps=a.steps, lengths={})
+             load_keyframes() if position in ("absolute", "absolute-strided") else load_keyframes(root / position))
+    path = root / f"measure_{a.variant}.json"                         # lengths measured before are kept
+    out = (json.loads(path.read_text()) if path.exists() else
+           dict(variant=a.variant, n=a.n, num_steps=a.steps, lengths={}))
     lengths = [int(v) for v in a.lengths.split(",")]
     for frames in lengths:
         t0 = time.time()
@@ -67,13 +76,14 @@ if __name__ == "__main__":
                                                 generator=SEED, num_steps=a.steps)), 2)
             else:
                 videos = sample_video(model, vae, captions, frames=frames, num_steps=a.steps, generator=SEED,
-                                      window=int(w) if w and int(w) < frames else None)
-        out["lengths"][frames] = dict(scores(videos, captions, real), seconds=round(time.time() - t0))
+                                      window=int(w) if w and int(w) < frames else None,
+                                      frame_stride=T / frames if "strided" in position else None)
+        out["lengths"][str(frames)] = dict(scores(videos, captions, real), seconds=round(time.time() - t0))
         if frames == LENGTHS[-1] and frames in lengths:
             torch.save(((videos[:4, :, ::3] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8),
                        root / f"frames_{a.variant}.pt")
-        r = out["lengths"][frames]
+        r = out["lengths"][str(frames)]
         print(f"{a.variant} {frames} frames: pass {r['passed']:.2f} windows {r['windows']:.2f} one object "
               f"{r['one_object']:.2f} tc {r['tc']:.4f} (data {r['tc_data']:.4f}) fd {r['fd']:.1f} {r['seconds']}s",
               flush=True)
-    (root / f"measure_{a.variant}.json").write_text(json.dumps(out))
+    path.write_text(json.dumps(out))
