@@ -15,7 +15,8 @@ from videoldm_ref.temporal import TemporalAttentionBlock
 
 ORDER = ("absolute", "absolute-w7", "relative", "relative-w7", "rotary", "rotary-w7", "none", "none-w7",
          "relative-more", "relative-more-w7", "relative-paces", "relative-paces-w7", "relative-strided",
-         "relative-strided-w7", "absolute-strided", "absolute-strided-trained", "absolute-strided-trained-w7", "rollout")
+         "relative-strided-w7", "absolute-strided", "absolute-strided-trained", "absolute-strided-trained-w7",
+         "absolute-strided-half", "rollout")
 
 if __name__ == "__main__":
     root, results = Path("build/conv_in_time"), Path("nbs/results")
