@@ -313,6 +313,9 @@ def test_stride_bad_inputs():
         block(x, 4, stride="fast")
     with pytest.raises(TypeError, match="stride"):
         check_stride(True, 2)
+    assert check_stride([1.0, 0.5], 2).tolist() == [1.0, 0.5]           # one per video, as a list
+    with pytest.raises(TypeError, match="stride"):
+        check_stride([True, 1.0], 2)
     with pytest.raises(ValueError, match="stride"):
         TemporalAttentionBlock(16, head_dim=8, position="none")(x, 4, stride=0.5)
     with pytest.raises(ValueError, match="stride"):

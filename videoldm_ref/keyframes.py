@@ -94,8 +94,7 @@ def sample_video(ldm: VideoLDM, vae: AutoencoderKL, captions: Sequence[str], *, 
     size = cfg.sample_size if latent_size is None else check_int(latent_size, "latent_size", min=1)
     device = next(ldm.parameters()).device
     b = len(captions)
-    stride = check_stride(frame_stride if frame_stride is None or isinstance(frame_stride, (int, float, torch.Tensor))
-                          else torch.tensor([float(v) for v in frame_stride]), b, "frame_stride")
+    stride = check_stride(frame_stride, b, "frame_stride")
     flags = torch.full((b, frames), image_only, dtype=torch.bool, device=device)
     cond, uncond = ldm.text_encoder(list(captions)), ldm.text_encoder([""] * b)
     stride = None if stride is None else stride.to(device)

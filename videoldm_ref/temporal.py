@@ -152,9 +152,12 @@ def frame_times(num_frames: int, stride: float | torch.Tensor = 1.0,
 
 
 def check_stride(stride: float | torch.Tensor | None, batch: int, name: str = "stride") -> torch.Tensor | None:
-    "`stride` as `(batch,)` float32 after checking it: positive and finite, one number or one per video; None stays."
+    """`stride` as `(batch,)` float32 after checking it: positive and finite, one number or one per video (a tensor,
+    list or tuple); None stays."""
     if stride is None:
         return None
+    if isinstance(stride, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in stride):
+        stride = torch.tensor([float(v) for v in stride])
     if isinstance(stride, bool) or not isinstance(stride, (int, float, torch.Tensor)):
         raise TypeError(f"{name}: expected a number or a tensor (B,), got {type(stride).__name__}")
     s = torch.as_tensor(stride, dtype=torch.float32)
